@@ -1,0 +1,17 @@
+"""Gated recurrent unit."""
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from bench.architecture import FusedRecurrent
+from bench.registry import register_architecture
+
+
+@register_architecture("gru")
+class GRU(FusedRecurrent):
+    """Gated recurrent unit with reset and update gates (Cho et al. 2014; Chung et al. 2014); fused nn.GRU."""
+
+    def make_layer(self, **kwargs: Any) -> nn.RNNBase:
+        return nn.GRU(**kwargs)

@@ -1,0 +1,38 @@
+"""Identity-initialised ReLU recurrent network."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+from torch import nn
+
+from bench.architecture import FusedRecurrent
+from bench.options import option
+from bench.registry import register_architecture
+
+
+@dataclasses.dataclass
+class IRNNOptions:
+    identity_scale: float = option(1.0, "recurrent matrix initialised to this times the identity", min=0.0)
+    input_std: float = option(0.001, "std of the normal initialisation of the input weights", min=0.0)
+
+
+@register_architecture("irnn")
+class IRNN(FusedRecurrent):
+    """ReLU RNN with identity recurrent weights and zero biases (Le, Jaitly & Hinton 2015); fused nn.RNN."""
+
+    Options = IRNNOptions
+
+    def make_layer(self, **kwargs: Any) -> nn.RNNBase:
+        return nn.RNN(nonlinearity="relu", **kwargs)
+
+    def initialise(self) -> None:
+        with torch.no_grad():
+            for name, weight in self.rnn.named_parameters():
+                if name.startswith("weight_hh"):
+                    weight.copy_(torch.eye(self.hidden_size) * self.options.identity_scale)
+                elif name.startswith("weight_ih"):
+                    weight.normal_(0.0, self.options.input_std)
+                else:
+                    weight.zero_()

@@ -1,0 +1,40 @@
+"""Long short-term memory with a configurable forget-gate bias."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+from torch import nn
+
+from bench.architecture import FusedRecurrent
+from bench.options import option
+from bench.registry import register_architecture
+
+
+@dataclasses.dataclass
+class LSTMOptions:
+    forget_bias: float = option(
+        1.0, "initial forget-gate bias; 1.0 as Jozefowicz et al. 2015 recommend (PyTorch's default is 0)"
+    )
+
+
+@register_architecture("lstm")
+class LSTM(FusedRecurrent):
+    """LSTM with forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000), forget bias 1; fused nn.LSTM."""
+
+    Options = LSTMOptions
+
+    def make_layer(self, **kwargs: Any) -> nn.RNNBase:
+        return nn.LSTM(**kwargs)
+
+    def initialise(self) -> None:
+        # PyTorch orders the gates (input, forget, cell, output) and adds two bias vectors; the
+        # forget slice of their sum is set to forget_bias.
+        h = self.hidden_size
+        with torch.no_grad():
+            for name, bias in self.rnn.named_parameters():
+                if name.startswith("bias_ih"):
+                    bias[h : 2 * h].fill_(self.options.forget_bias)
+                elif name.startswith("bias_hh"):
+                    bias[h : 2 * h].zero_()

@@ -1,0 +1,193 @@
+"""The ``bench`` command line.
+
+Only the standard library is imported at start-up; torch, Lightning and MLflow are imported by the
+subcommand that needs them, so ``bench --help`` answers at once. Every user mistake becomes one
+line on stderr and exit code 2; a run that fails after starting exits 1 and is FAILED in MLflow.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from bench.errors import RunFailed, UsageError
+
+EXAMPLES = """examples:
+  bench run --task parity --arch gru              train on the defaults, log to MLflow
+  bench run --task parity --arch lstm --opt length=16 --opt score=final
+  bench run --config run.yaml --seed 3            rerun a logged config with another seed
+  bench list                                      tasks and architectures
+  bench list parity                               one task's options and their defaults
+  bench runs --task parity --format md            logged runs as a table
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of a usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _section_options(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per config field, help and default taken from the dataclass (never written twice)."""
+    from bench.config import ModelConfig, TaskConfig, TrainConfig
+    from bench.options import describe
+
+    renamed = {"name": "task", "arch": "arch"}
+    for title, cls in (("task", TaskConfig), ("model", ModelConfig), ("training", TrainConfig)):
+        group = parser.add_argument_group(f"{title} options")
+        for name, type_name, default, help_text in describe(cls):
+            if name == "options":
+                continue
+            flag = "--" + renamed.get(name, name).replace("_", "-")
+            if type_name == "bool":
+                group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                                   help=f"{help_text} (default: {default})")
+            else:
+                metavar = "NAME" if name in renamed else name.upper().replace("_", "")
+                group.add_argument(flag, dest=name, default=None, metavar=metavar,
+                                   help=f"{help_text} (default: {default})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bench",
+        description="rnnbench: which recurrent architecture is best for this kind of sequence, and how sure are we?",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run", help="train one task x architecture, evaluate it, log it to MLflow",
+        description="Train one task with one architecture, evaluate train/val/test (and longer lengths), "
+                    "and log everything to MLflow. Precedence: defaults < task recommendations < --config < flags.",
+    )
+    run.add_argument("--config", metavar="FILE", help="YAML config (e.g. a run's logged config.yaml)")
+    run.add_argument("--opt", metavar="KEY=VALUE", action="append", default=[],
+                     help="a task or architecture option (see `bench list NAME`); repeatable; "
+                          "prefix task. or model. if both have KEY")
+    _section_options(run)
+    tracking = run.add_argument_group("tracking")
+    tracking.add_argument("--tracking-uri", metavar="URI",
+                          help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite in $RNNBENCH_HOME or ./.bench)")
+    tracking.add_argument("--experiment", metavar="NAME", help="MLflow experiment (default: the task name)")
+    tracking.add_argument("--run-name", metavar="NAME", help="MLflow run name (default: MLflow picks one)")
+    tracking.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and CI)")
+    tracking.add_argument("--dry-run", action="store_true", help="print the resolved config as YAML and exit")
+
+    lst = sub.add_parser("list", help="registered tasks and architectures (or one's options)",
+                         description="List registered tasks and architectures, one line each; "
+                                     "with NAME, show that task's or architecture's options.")
+    lst.add_argument("name", nargs="?", help="a task or architecture name")
+
+    runs = sub.add_parser("runs", help="table of logged runs of a task",
+                          description="Read a task's runs back from MLflow into a table.")
+    runs.add_argument("--task", required=True, metavar="NAME", help="task (MLflow experiment) to list")
+    runs.add_argument("--format", choices=("table", "md", "csv"), default="table", help="output format (default: table)")
+    runs.add_argument("--all-columns", action="store_true", help="every param, metric and tag, not the summary")
+    runs.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    runs.add_argument("--experiment", metavar="NAME", help="experiment to read (default: the task name)")
+    return parser
+
+
+def _parse_opts(pairs: Sequence[str]) -> dict[str, Any]:
+    from bench.options import parse_scalar
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--opt {pair!r}: write KEY=VALUE, e.g. --opt length=16")
+        options[key.strip()] = parse_scalar(value)
+    return options
+
+
+def resolve_run_config(args: argparse.Namespace) -> Any:
+    from bench.config import load_yaml, resolve, section_fields
+    from bench.options import parse_scalar
+
+    yaml_values = load_yaml(args.config) if args.config else {}
+    overrides: dict[str, dict[str, Any]] = {"task": {}, "model": {}, "train": {}}
+    for section in overrides:
+        for name in section_fields(section):
+            value = getattr(args, name, None)
+            if value is not None:
+                overrides[section][name] = parse_scalar(value) if isinstance(value, str) and name not in ("name", "arch", "device") else value
+    return resolve(yaml_values, overrides, _parse_opts(args.opt))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = resolve_run_config(args)
+    if args.dry_run:
+        print(config.to_yaml(), end="")
+        return 0
+    from bench.runs import format_result
+    from bench.train import run
+
+    result = run(config, tracking_uri=args.tracking_uri, experiment=args.experiment,
+                 run_name=args.run_name, progress=not args.no_progress)
+    print(format_result(config, result, args.tracking_uri))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from bench.options import describe
+    from bench.registry import ARCHITECTURES, TASKS
+
+    if args.name:
+        registry = TASKS if args.name in TASKS.names() else ARCHITECTURES
+        cls = registry.get(args.name)
+        print(f"{registry.kind} {cls.name}: {cls.summary()}")
+        rows = describe(cls.Options)
+        if not rows:
+            print("  (no options)")
+        for name, type_name, default, help_text in rows:
+            print(f"  --opt {name}=  {type_name}, default {default!r}: {help_text}")
+        return 0
+    for registry in (TASKS, ARCHITECTURES):
+        print(f"{registry.kind}s:")
+        for name in registry.names():
+            print(f"  {name:<10} {registry.get(name).summary()}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from bench.runs import runs_table
+
+    table = runs_table(args.task, tracking_uri=args.tracking_uri, experiment=args.experiment,
+                       all_columns=args.all_columns)
+    if args.format == "csv":
+        print(table.to_csv(index=False), end="")
+    elif args.format == "md":
+        print(table.to_markdown(index=False, floatfmt=".4g"))
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except RunFailed as exc:
+        print(f"bench: run failed: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

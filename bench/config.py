@@ -1,0 +1,201 @@
+"""The run config: typed dataclasses resolved from defaults ← task recommendations ← YAML ← command line.
+
+The resolved config is complete (every task and architecture option filled in), is what a run logs
+to MLflow as params and as ``config.yaml``, and ``bench run --config config.yaml`` reruns it exactly.
+
+YAML layout — plugin options sit inline beside the section's own fields::
+
+    task:  {name: parity, length: 8, score: all}
+    model: {arch: lstm, hidden_size: 64, forget_bias: 1.0}
+    train: {lr: 0.003, max_steps: 1000, seed: 0}
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+
+from bench.errors import UsageError
+from bench.options import as_dict, build, fields_of, option
+
+
+@dataclasses.dataclass
+class TaskConfig:
+    name: str = option("parity", "task to run (see `bench list`)")
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    arch: str = option("gru", "architecture to run (see `bench list`)")
+    hidden_size: int = option(64, "recurrent units per layer (and direction)", min=1)
+    num_layers: int = option(1, "stacked recurrent layers", min=1)
+    dropout: float = option(0.0, "dropout between layers and before the output head", min=0.0, below=1.0)
+    bidirectional: bool = option(False, "run a second layer backwards in time (only for non-causal tasks)")
+    embed_dim: int = option(0, "embedding size for token inputs; 0 feeds them one-hot", min=0)
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    optimizer: Literal["adam", "rmsprop", "sgd"] = option("adam", "optimizer")
+    lr: float = option(3e-3, "learning rate", above=0.0)
+    momentum: float = option(0.0, "momentum for sgd and rmsprop", min=0.0, below=1.0)
+    weight_decay: float = option(0.0, "L2 weight decay", min=0.0)
+    batch_size: int = option(64, "sequences per batch", min=1)
+    max_steps: int = option(2000, "stop after this many updates", min=1)
+    max_epochs: int = option(0, "stop after this many passes over a dataset (0: no limit; datasets only)", min=0)
+    clip_grad_norm: float = option(1.0, "clip the gradient's global norm to this (0: no clipping)", min=0.0)
+    eval_every: int = option(100, "validate every this many updates", min=1)
+    eval_size: int = option(1000, "examples in each generated evaluation set", min=1)
+    early_stop: bool = option(True, "stop as soon as validation reaches the task's target (e.g. 100% accuracy)")
+    seed: int = option(0, "seed for weights, data and dropout: same seed, same run", min=0, max=2**31 - 1)
+    device: str = option("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:N or mps")
+    threads: int = option(0, "CPU threads for torch (0: 1 for small models, else one per core up to 4)", min=0)
+    log_every: int = option(50, "log training loss every this many updates", min=1)
+
+
+@dataclasses.dataclass
+class RunConfig:
+    task: TaskConfig = dataclasses.field(default_factory=TaskConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain dict with plugin options inline: the YAML layout of the module docstring."""
+        out: dict[str, Any] = {}
+        for section in SECTIONS:
+            values = as_dict(getattr(self, section))
+            options = values.pop("options", {})
+            out[section] = {**values, **options}
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def flat(self) -> dict[str, Any]:
+        """``section.key → value``: MLflow params."""
+        return {f"{s}.{k}": v for s, values in self.to_dict().items() for k, v in values.items()}
+
+
+SECTIONS = ("task", "model", "train")
+_SECTION_CLASSES = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
+_PLUGIN_KEY = {"task": "name", "model": "arch"}
+
+
+def section_fields(section: str) -> list[str]:
+    return [f.name for f, _ in fields_of(_SECTION_CLASSES[section]) if f.name != "options"]
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a config file; malformed or misshapen files are UsageErrors."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UsageError(f"config file {path} is not valid YAML{where}; fix it or drop --config") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {path} must be a mapping with sections {', '.join(SECTIONS)}")
+    for key, value in data.items():
+        if key not in SECTIONS:
+            raise UsageError(f"config file {path}: unknown section {key!r} (sections: {', '.join(SECTIONS)})")
+        if value is not None and not isinstance(value, dict):
+            raise UsageError(f"config file {path}: section {key!r} must be a mapping of option: value")
+    return {k: dict(v or {}) for k, v in data.items()}
+
+
+def _merge(base: dict[str, dict[str, Any]], update: Mapping[str, Mapping[str, Any]]) -> None:
+    for section, values in update.items():
+        base.setdefault(section, {}).update(values)
+
+
+def _route_plugin_options(
+    plugin_options: Mapping[str, Any], task_cls: type, arch_cls: type
+) -> dict[str, dict[str, Any]]:
+    """Send each ``key=value`` to the task or the architecture, whichever declares ``key``.
+
+    ``task.key`` / ``model.key`` say it explicitly when both declare the same name.
+    """
+    declared = {
+        "task": {f.name for f, _ in fields_of(task_cls.Options)},
+        "model": {f.name for f, _ in fields_of(arch_cls.Options)},
+    }
+    routed: dict[str, dict[str, Any]] = {"task": {}, "model": {}}
+    for key, value in plugin_options.items():
+        section, _, name = key.rpartition(".")
+        if section:
+            if section not in routed:
+                raise UsageError(f"--opt {key}: prefix must be 'task.' or 'model.'")
+            routed[section][name] = value
+            continue
+        owners = [s for s in ("task", "model") if key in declared[s]]
+        if len(owners) == 2:
+            raise UsageError(f"--opt {key}: both the task and the architecture have it; write task.{key} or model.{key}")
+        if not owners:
+            valid = sorted(declared["task"] | declared["model"])
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"valid here: {', '.join(valid) or 'none'}"
+            raise UsageError(
+                f"--opt {key}: neither task {task_cls.name!r} nor architecture {arch_cls.name!r} has this option ({hint})"
+            )
+        routed[owners[0]][key] = value
+    return routed
+
+
+def resolve(
+    yaml_values: Mapping[str, Mapping[str, Any]] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    plugin_options: Mapping[str, Any] | None = None,
+) -> RunConfig:
+    """Resolve a complete, validated RunConfig.
+
+    ``yaml_values`` and ``overrides`` (the command line) are ``{section: {key: value}}``; a key
+    that is not a field of its section is a plugin option of that section's task/architecture.
+    ``plugin_options`` are command-line ``--opt key=value`` pairs, routed by who declares ``key``.
+    Precedence, lowest first: dataclass defaults, the task's ``recommended``, YAML, command line.
+    """
+    from bench.registry import ARCHITECTURES, TASKS  # imports torch: only when resolving
+
+    layers: dict[str, dict[str, Any]] = {}
+    _merge(layers, yaml_values or {})
+    _merge(layers, overrides or {})
+    task_name = layers.get("task", {}).get("name", TaskConfig.name)
+    arch_name = layers.get("model", {}).get("arch", ModelConfig.arch)
+    if not isinstance(task_name, str) or not isinstance(arch_name, str):
+        raise UsageError("task name and model arch must be strings (see `bench list`)")
+    task_cls = TASKS.get(task_name)
+    arch_cls = ARCHITECTURES.get(arch_name)
+
+    merged: dict[str, dict[str, Any]] = {}
+    for dotted, value in task_cls.recommended.items():
+        section, key = dotted.split(".", 1)
+        merged.setdefault(section, {})[key] = value
+    _merge(merged, layers)
+    _merge(merged, _route_plugin_options(plugin_options or {}, task_cls, arch_cls))
+
+    plugin_options = {"task": task_cls.Options, "model": arch_cls.Options}
+    sections: dict[str, Any] = {}
+    for section, cls in _SECTION_CLASSES.items():
+        values = dict(merged.get(section, {}))
+        own = {k: values.pop(k) for k in list(values) if k in section_fields(section)}
+        if section in plugin_options:
+            plugin = build(plugin_options[section], values, f"{section} option")
+            own["options"] = as_dict(plugin)
+        elif values:
+            build(cls, values, f"{section} option")  # raises: unknown key, with a suggestion
+        sections[section] = build(cls, own, f"{section} option")
+    config = RunConfig(**sections)
+    if config.model.bidirectional and (task_cls.causal or not arch_cls.supports_bidirectional):
+        who = f"task {task_name!r} is causal" if task_cls.causal else f"architecture {arch_name!r} has no backward pass in time"
+        raise UsageError(f"--bidirectional is not allowed here: {who}; drop --bidirectional")
+    return config

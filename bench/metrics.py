@@ -1,0 +1,68 @@
+"""Losses and metrics decided by a task's output kind, on the common stream format.
+
+Every task's targets are one of three kinds, and the kind alone fixes the head's loss:
+
+* ``categorical`` — ``targets (B, T)`` class ids; softmax cross-entropy (nats per scored step).
+* ``bernoulli``  — ``targets (B, T, K)`` bits; K independent sigmoids, NLL summed over K
+  (nats per scored frame, the polyphonic-music and NTM-copy convention).
+* ``real``       — ``targets (B, T, K)`` floats; mean squared error.
+
+Only steps where ``mask`` is true are scored. A metric is returned as ``(total, count)`` so that
+evaluation over many batches pools exactly (e.g. NLL per frame pooled over all frames of a split,
+not a mean of batch means), and stays on the device until the end of the epoch.
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+OutputKind = Literal["categorical", "bernoulli", "real"]
+Metric = tuple[Tensor, Tensor]
+"""A metric as ``(total, count)``: its value is ``total / count`` pooled over batches."""
+
+
+def per_step_loss(kind: OutputKind, outputs: Tensor, targets: Tensor) -> Tensor:
+    """Loss at every step, shape ``(B, T)``."""
+    if kind == "categorical":
+        return F.cross_entropy(outputs.transpose(1, 2), targets, reduction="none")
+    if kind == "bernoulli":
+        return F.binary_cross_entropy_with_logits(outputs, targets, reduction="none").sum(-1)
+    if kind == "real":
+        return (outputs - targets).pow(2).mean(-1)
+    raise ValueError(f"unknown output kind {kind!r}")
+
+
+def masked_mean_loss(kind: OutputKind, outputs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """The training objective: mean loss over scored steps."""
+    losses = per_step_loss(kind, outputs, targets)
+    weights = mask.to(losses.dtype)
+    return (losses * weights).sum() / weights.sum().clamp_min(1.0)
+
+
+def standard_metrics(kind: OutputKind, outputs: Tensor, targets: Tensor, mask: Tensor) -> dict[str, Metric]:
+    """The metrics every task of this output kind reports (tasks may add their own)."""
+    outputs = outputs.detach()
+    losses = per_step_loss(kind, outputs, targets)
+    weights = mask.to(losses.dtype)
+    scored = weights.sum()
+    batch = torch.tensor(float(mask.shape[0]), device=mask.device)
+    result: dict[str, Metric] = {"loss": ((losses * weights).sum(), scored)}
+    if kind == "categorical":
+        correct = outputs.argmax(-1) == targets
+    elif kind == "bernoulli":
+        bit_correct = (outputs > 0) == (targets > 0.5)
+        correct = bit_correct.all(-1)
+        bits = (bit_correct.to(losses.dtype).mean(-1) * weights).sum()
+        result["bit_acc"] = (bits, scored)
+        result["bits_per_seq"] = ((losses * weights).sum() / math.log(2), batch)
+    else:
+        result["mse"] = result["loss"]
+        return result
+    result["acc"] = ((correct & mask).sum().to(losses.dtype), scored)
+    seq_correct = (correct | ~mask).all(-1)
+    result["seq_acc"] = (seq_correct.sum().to(losses.dtype), batch)
+    return result

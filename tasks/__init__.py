@@ -1,0 +1,1 @@
+"""Tasks: one file each, registered with ``@register_task`` (see bench.task)."""

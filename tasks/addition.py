@@ -1,0 +1,96 @@
+"""Addition tasks: carry a number across time.
+
+Two variants, chosen with ``--opt variant=``:
+
+* ``binary`` — binary addition (the lecture classic): two n-bit numbers streamed least-significant
+  bit first, two input bits per step, the sum bit as the target at each of the n+1 steps. A
+  three-state transducer (the carry) solves it. ``length`` is n.
+* ``adding`` — the adding problem (Hochreiter & Schmidhuber 1997; Le et al. 2015): a value channel
+  of U[0,1] numbers and a marker channel that is 1 at two positions, one in each half; the target
+  at the last step is the sum of the two marked values (MSE). Predicting 1 scores 1/6 ≈ 0.167,
+  reported as ``baseline``. ``length`` is T.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from bench.errors import UsageError
+from bench.metrics import Metric
+from bench.options import option
+from bench.registry import register_task
+from bench.task import Batch, SyntheticOptions, SyntheticTask
+
+
+@dataclasses.dataclass
+class AdditionOptions(SyntheticOptions):
+    variant: Literal["binary", "adding"] = option(
+        "binary", "'binary' (sum bits of two numbers) or 'adding' (Hochreiter's adding problem)")
+    length: int = option(8, "binary: bits per number; adding: sequence length T", min=1)
+
+    def check(self) -> None:
+        if self.variant == "binary" and self.length < 4:
+            raise UsageError("addition: binary variant needs --opt length >= 4 (fewer bits cannot be split "
+                             "into train/val/test)")
+        if self.variant == "adding" and self.length < 2:
+            raise UsageError("addition: adding variant needs --opt length >= 2 (one marker in each half)")
+
+
+@register_task("addition")
+class Addition(SyntheticTask):
+    """Binary addition, LSB first (lecture classic), or the adding problem (Hochreiter 1997; Le et al. 2015)."""
+
+    Options = AdditionOptions
+    input_kind = "features"
+    input_size = 2
+
+    def __init__(self, options: AdditionOptions) -> None:
+        super().__init__(options)
+        if options.variant == "binary":
+            self.output_kind, self.output_size = "categorical", 2
+            self.target_metric, self.target_mode, self.target_value = "seq_acc", "max", 1.0
+        else:
+            self.output_kind, self.output_size = "real", 1
+            self.target_metric, self.target_mode, self.target_value = "mse", "min", 0.01
+
+    def generate(self, n: int, length: int, generator: torch.Generator, device: torch.device) -> Batch:
+        if self.options.variant == "binary":
+            return self._binary(n, length, generator, device)
+        return self._adding(n, length, generator, device)
+
+    def _binary(self, n: int, bits: int, generator: torch.Generator, device: torch.device) -> Batch:
+        operands = torch.randint(0, 2, (n, bits + 1, 2), generator=generator, device=device)
+        operands[:, -1] = 0  # the extra step only flushes the carry
+        sums = torch.empty(n, bits + 1, dtype=torch.long, device=device)
+        carry = torch.zeros(n, dtype=torch.long, device=device)
+        for i in range(bits + 1):  # a loop over bit positions, vectorised over the batch
+            total = operands[:, i, 0] + operands[:, i, 1] + carry
+            sums[:, i] = total % 2
+            carry = total // 2
+        mask = torch.ones(n, bits + 1, dtype=torch.bool, device=device)
+        return Batch(operands.float(), sums, mask)
+
+    def _adding(self, n: int, steps: int, generator: torch.Generator, device: torch.device) -> Batch:
+        values = torch.rand(n, steps, generator=generator, device=device)
+        half = steps // 2
+        first = torch.randint(0, half, (n,), generator=generator, device=device)
+        second = torch.randint(half, steps, (n,), generator=generator, device=device)
+        markers = torch.zeros(n, steps, device=device)
+        rows = torch.arange(n, device=device)
+        markers[rows, first] = 1.0
+        markers[rows, second] = 1.0
+        targets = torch.zeros(n, steps, 1, device=device)
+        targets[:, -1, 0] = values[rows, first] + values[rows, second]
+        mask = torch.zeros(n, steps, dtype=torch.bool, device=device)
+        mask[:, -1] = True
+        return Batch(torch.stack([values, markers], -1), targets, mask)
+
+    def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
+        metrics = super().metrics(outputs, batch)
+        if self.options.variant == "adding":
+            n = torch.tensor(float(len(batch)), device=outputs.device)
+            metrics["baseline"] = (n / 6.0, n)
+        return metrics

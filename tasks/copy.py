@@ -1,0 +1,103 @@
+"""Copy tasks: remember a sequence across a delay and reproduce it.
+
+Two variants of one idea, chosen with ``--opt variant=``:
+
+* ``memory`` — the copy-memory problem of Arjovsky, Shah & Bengio 2016. Input (length T + 2R):
+  R symbols drawn from S, T−1 blanks, a delimiter, R blanks; target: T + R blanks, then the R
+  symbols. Cross-entropy over all steps; a memoryless model that outputs blanks and then guesses
+  scores R·ln S / (T + 2R) (10·ln 8 / (T+20) with the paper's R=10, S=8), reported as ``baseline``.
+  ``length`` is the delay T.
+* ``ntm`` — the NTM copy task of Graves, Wayne & Danihelka 2014: a sequence of random W-bit vectors
+  (length uniform in 1..L), a delimiter on an extra channel, then the model reproduces the
+  sequence with no input. Scored in bits per sequence; ``length`` is L.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from bench.errors import UsageError
+from bench.metrics import Metric
+from bench.options import option
+from bench.registry import register_task
+from bench.task import Batch, SyntheticOptions, SyntheticTask
+
+
+@dataclasses.dataclass
+class CopyOptions(SyntheticOptions):
+    variant: Literal["memory", "ntm"] = option("memory", "'memory' (Arjovsky et al. 2016) or 'ntm' (Graves et al. 2014)")
+    length: int = option(10, "memory: the delay T between the symbols and the delimiter; ntm: the longest sequence", min=1)
+    symbols: int = option(8, "memory: alphabet size S of the symbols to remember", min=2)
+    recall: int = option(10, "memory: how many symbols R to remember", min=1)
+    width: int = option(8, "ntm: bits per vector", min=1)
+
+    def check(self) -> None:
+        if self.variant == "memory" and self.symbols ** self.recall < 100:
+            raise UsageError(f"copy: symbols**recall = {self.symbols ** self.recall} possible inputs is too few "
+                             "to split into train/val/test; raise --opt symbols or --opt recall")
+
+
+@register_task("copy")
+class Copy(SyntheticTask):
+    """Copy memory (Arjovsky et al. 2016) or NTM copy (Graves et al. 2014): recall a sequence after a delay."""
+
+    Options = CopyOptions
+    target_metric = "seq_acc"
+    target_mode = "max"
+    target_value = 1.0
+
+    def __init__(self, options: CopyOptions) -> None:
+        super().__init__(options)
+        if options.variant == "memory":
+            self.input_kind, self.input_size = "tokens", options.symbols + 2  # symbols, blank, delimiter
+            self.output_kind, self.output_size = "categorical", options.symbols + 1  # symbols, blank
+        else:
+            self.input_kind, self.input_size = "features", options.width + 1  # bits, delimiter channel
+            self.output_kind, self.output_size = "bernoulli", options.width
+
+    def generate(self, n: int, length: int, generator: torch.Generator, device: torch.device) -> Batch:
+        if self.options.variant == "memory":
+            return self._memory(n, length, generator, device)
+        return self._ntm(n, length, generator, device)
+
+    def _memory(self, n: int, delay: int, generator: torch.Generator, device: torch.device) -> Batch:
+        s, r = self.options.symbols, self.options.recall
+        blank, delimiter = s, s + 1
+        symbols = torch.randint(0, s, (n, r), generator=generator, device=device)
+        inputs = torch.full((n, delay + 2 * r), blank, dtype=torch.long, device=device)
+        inputs[:, :r] = symbols
+        inputs[:, r + delay - 1] = delimiter
+        targets = torch.full_like(inputs, blank)
+        targets[:, -r:] = symbols
+        mask = torch.ones_like(inputs, dtype=torch.bool)
+        return Batch(inputs, targets, mask)
+
+    def _ntm(self, n: int, max_length: int, generator: torch.Generator, device: torch.device) -> Batch:
+        w = self.options.width
+        lengths = torch.randint(1, max_length + 1, (n,), generator=generator, device=device)
+        steps = 2 * max_length + 1
+        bits = torch.randint(0, 2, (n, max_length, w), generator=generator, device=device).float()
+        position = torch.arange(max_length, device=device)
+        bits = bits * (position[None, :] < lengths[:, None])[..., None]  # zero beyond each length
+        inputs = torch.zeros(n, steps, w + 1, device=device)
+        inputs[:, :max_length, :w] = bits
+        time = torch.arange(steps, device=device)[None, :]
+        inputs[..., w] = (time == lengths[:, None]).float()  # delimiter right after the sequence
+        # Recall phase: output step lengths+1+i reproduces vector i.
+        read_index = (time - lengths[:, None] - 1).clamp(0, max_length - 1)
+        targets = torch.gather(bits, 1, read_index[..., None].expand(n, steps, w))
+        mask = (time > lengths[:, None]) & (time <= 2 * lengths[:, None])
+        return Batch(inputs, targets, mask)
+
+    def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
+        metrics = super().metrics(outputs, batch)
+        if self.options.variant == "memory":
+            s, r = self.options.symbols, self.options.recall
+            steps = batch.inputs.shape[1]
+            n = torch.tensor(float(len(batch)), device=outputs.device)
+            metrics["baseline"] = (n * r * math.log(s) / steps, n)
+        return metrics

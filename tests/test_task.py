@@ -1,0 +1,59 @@
+"""The synthetic-task machinery: disjoint splits fixed by content, fixed evaluation sets, no host syncs."""
+import torch
+
+from bench.task import _content_bucket
+from bench.train import build_task
+from bench.config import resolve
+
+CPU = torch.device("cpu")
+
+
+def parity(**options):
+    return build_task(resolve(plugin_options={"score": "all", **options}))
+
+
+def rows(batches):
+    return {tuple(x.tolist()) for b in batches for x in b.inputs}
+
+
+def test_train_val_test_never_share_an_example():
+    task = parity(length=8)  # only 256 strings exist, so overlap would show up at once
+    train = rows(task.eval_batches("train", 100, 1000, 0, CPU))
+    val = rows(task.eval_batches("val", 100, 1000, 0, CPU))
+    test = rows(task.eval_batches("test", 100, 1000, 0, CPU))
+    assert train and val and test
+    assert not (train & val) and not (train & test) and not (val & test)
+
+
+def test_split_depends_on_content_not_on_seed():
+    task = parity(length=8)
+    assert rows(task.eval_batches("val", 100, 500, 0, CPU)) <= rows(task.eval_batches("val", 100, 5000, 7, CPU)) | rows(
+        task.eval_batches("val", 100, 500, 0, CPU))
+    strings = torch.randint(0, 2, (64, 8), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(_content_bucket(strings), _content_bucket(strings.clone()))
+
+
+def test_training_batches_score_only_training_examples():
+    task = parity(length=6)  # 64 strings: many candidates fall in val/test buckets
+    generator = torch.Generator().manual_seed(0)
+    held_out = rows(task.eval_batches("val", 64, 300, 0, CPU)) | rows(task.eval_batches("test", 64, 300, 0, CPU))
+    for _ in range(20):
+        batch = task.train_batch(64, generator, CPU)
+        for x, m in zip(batch.inputs, batch.mask):
+            if tuple(x.tolist()) in held_out:
+                assert not m.any()
+
+
+def test_evaluation_sets_are_fixed_by_the_seed():
+    task = parity(length=12)
+    a = task.eval_batches("test", 50, 200, seed=3, device=CPU)
+    b = task.eval_batches("test", 50, 200, seed=3, device=CPU)
+    c = task.eval_batches("test", 50, 200, seed=4, device=CPU)
+    assert all(torch.equal(x.inputs, y.inputs) for x, y in zip(a, b))
+    assert not all(torch.equal(x.inputs, y.inputs) for x, y in zip(a, c))
+    assert sum(len(x) for x in a) == 200
+
+
+def test_length_generalisation_defaults_to_twice_and_four_times():
+    assert parity(length=10).eval_lengths() == [20, 40]
+    assert parity(length=10, eval_lengths=[15, 10]).eval_lengths() == [15]

@@ -1,0 +1,58 @@
+"""Training proves learning, is deterministic, and runs every task with every architecture."""
+import pytest
+import torch
+
+from bench.config import resolve
+from bench.registry import ARCHITECTURES, TASKS
+from bench.train import fit
+
+FAST = {"threads": 1, "eval_size": 500}
+
+
+def run(task, arch, options=None, **train):
+    config = resolve({"task": {"name": task}, "model": {"arch": arch}}, {"train": {**FAST, **train}}, options or {})
+    return fit(config, progress=False)
+
+
+@pytest.mark.parametrize("arch", ["gru", "lstm"])
+def test_parity_of_8_bits_is_learned_to_100_percent(arch):
+    result = run("parity", arch, {"length": 8, "score": "all"}, max_steps=1500, eval_every=50)
+    assert result.metrics["test/seq_acc"] == 1.0
+    assert result.stop_reason == "target reached"
+
+
+@pytest.mark.parametrize("arch", ["gru", "lstm"])
+def test_binary_addition_of_8_bit_numbers_is_learned_to_100_percent(arch):
+    result = run("addition", arch, {"variant": "binary", "length": 8}, max_steps=3000, eval_every=100)
+    assert result.metrics["test/seq_acc"] == 1.0
+
+
+@pytest.mark.parametrize("arch", ["gru", "lstm"])
+def test_adding_problem_at_length_20_beats_the_baseline_by_far(arch):
+    result = run("addition", arch, {"variant": "adding", "length": 20}, max_steps=3000, eval_every=100)
+    assert result.metrics["test/mse"] < 0.05 < result.metrics["test/baseline"]
+
+
+def test_same_seed_same_metrics_on_cpu():
+    a = run("parity", "gru", {"length": 6}, max_steps=60, eval_every=30, seed=5)
+    b = run("parity", "gru", {"length": 6}, max_steps=60, eval_every=30, seed=5)
+    c = run("parity", "gru", {"length": 6}, max_steps=60, eval_every=30, seed=6)
+    assert a.metrics == b.metrics
+    assert a.metrics != c.metrics
+
+
+VARIANTS = [("parity", {}), ("copy", {"variant": "memory", "length": 3}), ("copy", {"variant": "ntm", "length": 4}),
+            ("addition", {"variant": "binary", "length": 4}), ("addition", {"variant": "adding", "length": 6})]
+
+
+def test_every_registered_task_is_covered_here():
+    assert {task for task, _ in VARIANTS} == set(TASKS.names())
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES.names())
+@pytest.mark.parametrize("task, options", VARIANTS, ids=[f"{t}-{o.get('variant', 'default')}" for t, o in VARIANTS])
+def test_every_task_runs_with_every_architecture(task, options, arch):
+    result = run(task, arch, options, max_steps=3, eval_every=3, eval_size=32, batch_size=8)
+    assert result.steps == 3
+    assert result.metrics and all(torch.isfinite(torch.tensor(v)) for v in result.metrics.values())
+    assert f"test/{TASKS.get(task)(TASKS.get(task).Options(**options)).target_metric}" in result.metrics
