@@ -11,6 +11,7 @@ reading runs back (``bench runs``) stays quick.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -19,7 +20,7 @@ import subprocess
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from bench.errors import UsageError
 
@@ -56,6 +57,25 @@ def _check_sqlite_writable(path: Path, uri: str) -> None:
             f"cannot write the tracking store {uri} ({exc}); "
             "choose a writable place with --tracking-uri or RNNBENCH_HOME"
         ) from None
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (no-op for None or where fcntl is missing)."""
+    if path is None:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def package_versions() -> dict[str, str]:
@@ -100,8 +120,11 @@ class Tracker:
         if sqlite_path is not None:
             _check_sqlite_writable(sqlite_path, self.uri)
         try:
-            self.client = MlflowClient(tracking_uri=self.uri)
-            self.client.search_experiments(max_results=1)
+            # Two processes creating the same new SQLite store race in MLflow's schema migration
+            # ("table ... already exists"); the first one in creates it, the others wait.
+            with _file_lock(sqlite_path.with_name(sqlite_path.name + ".lock") if sqlite_path else None):
+                self.client = MlflowClient(tracking_uri=self.uri)
+                self.client.search_experiments(max_results=1)
         except Exception as exc:  # MLflow raises many kinds for a bad URI or a dead server
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UsageError(

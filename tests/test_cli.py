@@ -123,3 +123,17 @@ def test_run_logs_everything_and_its_config_reruns_identically(bench_cli, isolat
     assert run.info.run_id[:8] in table.stdout and rerun.info.run_id[:8] in table.stdout
     assert "test/seq_acc" in table.stdout.splitlines()[0]
     assert "| lstm " in bench_cli("runs", "--task", "parity", "--format", "md").stdout
+
+
+def test_two_first_runs_at_once_share_a_new_store(isolated_store):
+    """Parallel workers on a fresh machine: both create the same SQLite store without a clash."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "bench.cli", "run", *SMALL]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+             for _ in range(2)]
+    outcomes = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outcomes]
+    assert sorted(r.info.status for r in store_runs(isolated_store)) == ["FINISHED", "FINISHED"]
