@@ -10,8 +10,9 @@ sequence. That is what truncated BPTT and generation rely on.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
+import torch
 from torch import Tensor, nn
 
 from bench.options import NoOptions
@@ -25,6 +26,10 @@ class Architecture(nn.Module):
     name: ClassVar[str]
     Options: ClassVar[type] = NoOptions
     supports_bidirectional: ClassVar[bool] = True
+    max_layers: ClassVar[int | None] = None
+    recommended: ClassVar[dict[str, Any]] = {}
+    """Config defaults this architecture needs, e.g. ``{"model.num_layers": 4}``; they apply below the
+    task's recommendations, the YAML file and the command line."""
 
     def __init__(
         self,
@@ -47,6 +52,15 @@ class Architecture(nn.Module):
     def summary(cls) -> str:
         """One line for ``bench list``: the first line of the class docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def budget_variants(cls, model: Any) -> Iterator[Any]:
+        """Model configs to try, in order, when matching a parameter budget (:mod:`bench.budget`).
+
+        The requested shape comes first; an architecture whose count jumps too far between two
+        hidden sizes yields nearby shapes after it (e.g. one block fewer).
+        """
+        yield model
 
     @property
     def output_size(self) -> int:
@@ -84,3 +98,59 @@ class FusedRecurrent(Architecture):
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
         return self.rnn(x, state)
+
+
+class SteppedRecurrent(Architecture):
+    """An architecture written as one time step and run by a Python loop over time.
+
+    Custom cells (attention, external memory) have no fused kernel. Writing them as a pure
+    ``step(x_t, state) → (h_t, state)`` over a tuple of fixed-shape tensors keeps them simple and
+    lets :func:`torch.compile` turn the step into one fused kernel without recompiling per time step
+    (``compiled = True``; :mod:`bench.compiled` decides when it pays).
+    """
+
+    supports_bidirectional = False
+    max_layers: ClassVar[int | None] = 1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.compiled = False
+        self._compiled_step: Any = None
+        self.record = False
+        """Keep what :meth:`remember` sees at each step (attention or head weights) in ``recorded``."""
+        self.recorded: Tensor | None = None
+        self._recording: list[Tensor] = []
+
+    def remember(self, value: Tensor) -> None:
+        """Called by ``step`` with an internal worth plotting; kept only while ``record`` is set."""
+        if self.record:
+            self._recording.append(value.detach())
+
+    def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
+        """The state before the first step, for a batch shaped like ``x`` ``(B, T, D)``."""
+        raise NotImplementedError
+
+    def prepare(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """Adjust a carried state before ``x`` is read (e.g. make room for T more memories)."""
+        return state
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """One time step: ``x_t (B, D)`` → ``h_t (B, output_size)`` and the next state."""
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+        state = self.prepare(x, self.initial_state(x) if state is None else tuple(state))
+        step = self.step
+        # Compiled only in training: evaluation shapes vary (and would recompile); recording is a
+        # Python side effect.
+        if self.compiled and self.training and not self.record:
+            if self._compiled_step is None:
+                self._compiled_step = torch.compile(self.step, dynamic=False)
+            step = self._compiled_step
+        self._recording = []
+        outputs = []
+        for t in range(x.shape[1]):
+            h, state = step(x[:, t], state)
+            outputs.append(h)
+        self.recorded = torch.stack(self._recording, 1) if self._recording else None
+        return torch.stack(outputs, 1), state

@@ -89,7 +89,30 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--all-columns", action="store_true", help="every param, metric and tag, not the summary")
     runs.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
     runs.add_argument("--experiment", metavar="NAME", help="experiment to read (default: the task name)")
+    _add_sample_parser(sub)
     return parser
+
+
+def _add_sample_parser(sub: Any) -> None:
+    """``bench sample``: text from a trained character-level model (bench.sample)."""
+    sample = sub.add_parser("sample", help="generate text from a trained charlm run",
+                            description="Generate text from a logged run's saved weights (model.pt), "
+                                        "one character at a time. The run's data file must still be readable.")
+    sample.add_argument("run_id", metavar="RUN_ID", help="MLflow run id (see `bench runs --task charlm`)")
+    sample.add_argument("--chars", type=int, default=500, help="characters to generate (default: 500)")
+    sample.add_argument("--temperature", type=float, default=0.8,
+                        help="softmax temperature: lower is more conservative (default: 0.8)")
+    sample.add_argument("--prime", default="\n", help="text read before sampling (default: a newline)")
+    sample.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    sample.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from bench.sample import load_run_model, sample
+
+    task, model = load_run_model(args.run_id, args.tracking_uri)
+    print(sample(task, model, args.chars, args.temperature, args.seed, args.prime))
+    return 0
 
 
 def _parse_opts(pairs: Sequence[str]) -> dict[str, Any]:
@@ -167,7 +190,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs, "sample": cmd_sample}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

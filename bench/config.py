@@ -1,4 +1,4 @@
-"""The run config: typed dataclasses resolved from defaults ← task recommendations ← YAML ← command line.
+"""The run config: typed dataclasses resolved from defaults ← recommendations ← YAML ← command line.
 
 The resolved config is complete (every task and architecture option filled in), is what a run logs
 to MLflow as params and as ``config.yaml``, and ``bench run --config config.yaml`` reruns it exactly.
@@ -19,7 +19,7 @@ from typing import Any, Literal, Mapping
 import yaml
 
 from bench.errors import UsageError
-from bench.options import as_dict, build, fields_of, option
+from bench.options import as_dict, build, fields_of, load_yaml_text, option
 
 
 @dataclasses.dataclass
@@ -32,10 +32,14 @@ class TaskConfig:
 class ModelConfig:
     arch: str = option("gru", "architecture to run (see `bench list`)")
     hidden_size: int = option(64, "recurrent units per layer (and direction)", min=1)
+    params: int = option(0, "parameter budget: choose the hidden size whose network has this many "
+                            "trainable parameters (0: use --hidden-size)", min=0)
     num_layers: int = option(1, "stacked recurrent layers", min=1)
     dropout: float = option(0.0, "dropout between layers and before the output head", min=0.0, below=1.0)
     bidirectional: bool = option(False, "run a second layer backwards in time (only for non-causal tasks)")
     embed_dim: int = option(0, "embedding size for token inputs; 0 feeds them one-hot", min=0)
+    compile: Literal["auto", "on", "off"] = option(
+        "auto", "torch.compile the step of custom cells (attention, ntm): auto = only if it pays for this run")
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -52,6 +56,8 @@ class TrainConfig:
     eval_every: int = option(100, "validate every this many updates", min=1)
     eval_size: int = option(1000, "examples in each generated evaluation set", min=1)
     early_stop: bool = option(True, "stop as soon as validation reaches the task's target (e.g. 100% accuracy)")
+    patience: int = option(0, "stop after this many validations without a better target metric, then "
+                                "evaluate the best-validation weights (0: never; train to the last step)", min=0)
     seed: int = option(0, "seed for weights, data and dropout: same seed, same run", min=0, max=2**31 - 1)
     device: str = option("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:N or mps")
     threads: int = option(0, "CPU threads for torch (0: 1 for small models, else one per core up to 4)", min=0)
@@ -97,7 +103,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -162,7 +168,8 @@ def resolve(
     ``yaml_values`` and ``overrides`` (the command line) are ``{section: {key: value}}``; a key
     that is not a field of its section is a plugin option of that section's task/architecture.
     ``plugin_options`` are command-line ``--opt key=value`` pairs, routed by who declares ``key``.
-    Precedence, lowest first: dataclass defaults, the task's ``recommended``, YAML, command line.
+    Precedence, lowest first: dataclass defaults, the architecture's then the task's
+    ``recommended``, YAML, command line.
     """
     from bench.registry import ARCHITECTURES, TASKS  # imports torch: only when resolving
 
@@ -177,7 +184,7 @@ def resolve(
     arch_cls = ARCHITECTURES.get(arch_name)
 
     merged: dict[str, dict[str, Any]] = {}
-    for dotted, value in task_cls.recommended.items():
+    for dotted, value in {**arch_cls.recommended, **task_cls.recommended}.items():
         section, key = dotted.split(".", 1)
         merged.setdefault(section, {})[key] = value
     _merge(merged, layers)
@@ -195,6 +202,16 @@ def resolve(
             build(cls, values, f"{section} option")  # raises: unknown key, with a suggestion
         sections[section] = build(cls, own, f"{section} option")
     config = RunConfig(**sections)
+    if arch_cls.max_layers is not None and config.model.num_layers > arch_cls.max_layers:
+        if "num_layers" not in layers.get("model", {}):  # only a task's recommendation: fit it
+            config.model.num_layers = arch_cls.max_layers
+    if arch_cls.max_layers is not None and config.model.num_layers > arch_cls.max_layers:
+        raise UsageError(f"architecture {arch_name!r} supports --num-layers up to {arch_cls.max_layers}")
+    if config.model.params:
+        from bench.budget import match_budget
+        from bench.network import build_task
+
+        config.model, _ = match_budget(build_task(config), config.model, config.model.params)
     if config.model.bidirectional and (task_cls.causal or not arch_cls.supports_bidirectional):
         who = f"task {task_name!r} is causal" if task_cls.causal else f"architecture {arch_name!r} has no backward pass in time"
         raise UsageError(f"--bidirectional is not allowed here: {who}; drop --bidirectional")

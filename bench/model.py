@@ -1,11 +1,8 @@
 """SequenceModel: the one LightningModule every task × architecture pair trains as.
 
-    inputs ─ input adapter ─ architecture ─ dropout ─ output head ─ outputs (logits or values)
-
-The input adapter (one-hot or embedding for token ids, identity for float features) and the
-output head (a linear map to the task's output size) are the only glue between a task and an
-architecture; the loss and the standard metrics follow from the task's output kind
-(:mod:`bench.metrics`). Nothing here knows a task or an architecture by name.
+It trains a :class:`bench.network.SequenceNetwork` (adapters + architecture + head). The loss and
+the standard metrics follow from the task's output kind (:mod:`bench.metrics`); evaluation pools
+each metric exactly over a whole evaluation set. Nothing here knows a task or an architecture by name.
 """
 from __future__ import annotations
 
@@ -14,14 +11,13 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from bench.architecture import State
 from bench.config import RunConfig
 from bench.errors import RunFailed
 from bench.metrics import masked_mean_loss
-from bench.registry import ARCHITECTURES
+from bench.network import SequenceNetwork
 from bench.task import Batch, Task
 
 
@@ -43,43 +39,17 @@ class SequenceModel(pl.LightningModule):
         super().__init__()
         self.task = task
         self.config = config
-        model = config.model
-        if task.input_kind == "tokens" and model.embed_dim > 0:
-            self.embedding: nn.Embedding | None = nn.Embedding(task.input_size, model.embed_dim)
-            core_input = model.embed_dim
-        else:
-            self.embedding = None
-            core_input = task.input_size
-        arch_cls = ARCHITECTURES.get(model.arch)
-        self.core = arch_cls(
-            core_input,
-            model.hidden_size,
-            num_layers=model.num_layers,
-            dropout=model.dropout,
-            bidirectional=model.bidirectional,
-            options=arch_cls.Options(**model.options),
-        )
-        self.output_dropout = nn.Dropout(model.dropout)
-        self.head = nn.Linear(self.core.output_size, task.output_size)
+        self.net = SequenceNetwork(task, config.model)
         self._totals: dict[str, list[Tensor]] = {}
         self._train_state: State = None
         self._eval_state: State = None
 
     @property
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
-
-    def encode(self, inputs: Tensor) -> Tensor:
-        """Token ids → vectors (embedding or one-hot); float features pass through."""
-        if self.task.input_kind != "tokens":
-            return inputs
-        if self.embedding is not None:
-            return self.embedding(inputs)
-        return F.one_hot(inputs, self.task.input_size).to(self.head.weight.dtype)
+        return self.net.num_parameters
 
     def forward(self, inputs: Tensor, state: State = None) -> tuple[Tensor, State]:
-        features, state = self.core(self.encode(inputs), state)
-        return self.head(self.output_dropout(features)), state
+        return self.net(inputs, state)
 
     def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
         """Synthetic batches are born on the device; Lightning's generic version deep-copies

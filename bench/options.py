@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from typing import Any, Literal, Mapping, TypeVar
@@ -43,10 +44,29 @@ class NoOptions:
     """For a task or architecture without options of its own."""
 
 
+class YamlLoader(yaml.SafeLoader):
+    """YAML with 1.2 booleans: only true/false are booleans, so ``--compile on`` stays the string 'on'
+    (YAML 1.1 also reads on/off/yes/no as booleans)."""
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse YAML text with :class:`YamlLoader`."""
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_scalar(text: str) -> Any:
     """Read a command-line value the way YAML would (``8`` → int, ``1e-3`` → float, ``[8, 16]`` → list)."""
     try:
-        value = yaml.safe_load(text)
+        value = load_yaml_text(text)
     except yaml.YAMLError:
         return text
     # YAML 1.1 reads "1e-3" as a string; a user means a float.

@@ -70,7 +70,8 @@ def runs_table(task: str, tracking_uri: str | None = None, experiment: str | Non
             columns[param.split(".", 1)[1]] = frame[f"params.{param}"]
     for metric in SUMMARY_METRICS + sorted(c[len("metrics."):] for c in frame if c.startswith("metrics.test/")):
         if f"metrics.{metric}" in frame:
-            columns[metric] = frame[f"metrics.{metric}"]
+            values = frame[f"metrics.{metric}"]
+            columns[metric] = values.astype("Int64") if metric in ("num_parameters", "steps") else values
     import pandas as pd
 
     return pd.DataFrame(columns)

@@ -16,8 +16,7 @@ import torch
 
 from bench.config import RunConfig
 from bench.errors import RunFailed, UsageError
-from bench.registry import TASKS
-from bench.task import Task
+from bench.network import build_task
 from bench.tracking import Tracker, git_commit, package_versions
 
 
@@ -32,15 +31,9 @@ class RunResult:
     seconds: float
     stop_reason: str
     device: str
-
-
-def build_task(config: RunConfig) -> Task:
-    task_cls = TASKS.get(config.task.name)
-    return task_cls(task_cls.Options(**{k: _tuple(v) for k, v in config.task.options.items()}))
-
-
-def _tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    step_function: str = "fused kernel"
+    model: Any = dataclasses.field(default=None, repr=False, compare=False)
+    """The trained SequenceModel (best-validation weights with ``patience``); :func:`run` saves its weights."""
 
 
 def default_threads(config: RunConfig) -> int:
@@ -86,6 +79,30 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # torch 2.13 pytree deprecation in Lightning
 
 
+def best_weights_callback(monitor: str, mode: str) -> Any:
+    """A callback that keeps a copy of the weights at the best validation so far, in memory (no
+    checkpoint files), so that a run with ``patience`` is evaluated as early stopping means: at its
+    best validation. Read ``.state``, ``.value`` and ``.step`` after fitting."""
+    from lightning.pytorch.callbacks import Callback
+
+    class BestWeights(Callback):
+        def __init__(self) -> None:
+            self.value: float | None = None
+            self.step = 0
+            self.state: dict[str, torch.Tensor] | None = None
+
+        def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+            current = trainer.callback_metrics.get(monitor)
+            if current is None or trainer.sanity_checking:
+                return
+            value = float(current)
+            if self.value is None or (value < self.value if mode == "min" else value > self.value):
+                self.value, self.step = value, trainer.global_step
+                self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+
+    return BestWeights()
+
+
 def fit(
     config: RunConfig,
     logger: Any = False,
@@ -100,6 +117,7 @@ def fit(
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
 
+    from bench.compiled import CompileWhenItPays
     from bench.data import SequenceDataModule
     from bench.model import SequenceModel
     from bench.tracking import bench_home
@@ -113,19 +131,26 @@ def fit(
     model = SequenceModel(task, config)
     datamodule = SequenceDataModule(task, config)
 
-    all_callbacks = list(callbacks)
+    compiler = CompileWhenItPays(config.model.compile)
+    all_callbacks = [*callbacks, compiler]
     stopper = None
-    if train.early_stop:
+    monitor = f"val/{task.target_metric}"
+    patience = getattr(train, "patience", 0)
+    if train.early_stop or patience:
         # Lightning stops on strictly better than the threshold, compared in float32.
         nudge = 1e-6 * max(1.0, abs(task.target_value))
+        threshold = task.target_value - nudge if task.target_mode == "max" else task.target_value + nudge
         stopper = EarlyStopping(
-            monitor=f"val/{task.target_metric}",
+            monitor=monitor,
             mode=task.target_mode,
-            stopping_threshold=task.target_value - nudge if task.target_mode == "max" else task.target_value + nudge,
-            patience=2**31,  # stop on reaching the target only, never on a plateau
+            stopping_threshold=threshold if train.early_stop else None,
+            patience=patience or 2**31,  # without patience: stop on reaching the target only
             check_finite=False,  # a non-finite loss is a failure, raised by the model
         )
         all_callbacks.append(stopper)
+    best = best_weights_callback(monitor, task.target_mode) if patience else None
+    if best is not None:
+        all_callbacks.append(best)
     if progress:
         all_callbacks.append(TQDMProgressBar(refresh_rate=10))
 
@@ -150,17 +175,24 @@ def fit(
     trainer.fit(model, datamodule=datamodule)
     seconds = time.perf_counter() - started
     steps = trainer.global_step
+    reason = str(stopper.stopping_reason) if stopper is not None and stopper.stopping_reason is not None else ""
+    stop_reason = "target reached" if "THRESHOLD" in reason else (
+        f"no better {monitor} for {patience} validations" if "PATIENCE" in reason else "step limit")
+    if best is not None and best.state is not None:
+        model.load_state_dict(best.state)
+        stop_reason += f"; evaluated the best {monitor} ({best.value:.4g} at step {best.step})"
     trainer.test(model, datamodule=datamodule, verbose=False)
     metrics = dict(model.final_metrics)
-    reached = stopper is not None and stopper.stopping_reason is not None and "THRESHOLD" in str(stopper.stopping_reason)
     return RunResult(
         run_id=None,
         metrics=metrics,
         num_parameters=model.num_parameters,
         steps=steps,
         seconds=seconds,
-        stop_reason="target reached" if reached else "step limit",
+        stop_reason=stop_reason,
         device=str(trainer.strategy.root_device),
+        step_function=compiler.decision,
+        model=model,
     )
 
 
@@ -199,7 +231,9 @@ def run(
             "train_seconds": result.seconds,
             **({"steps_to_target": result.steps} if result.stop_reason == "target reached" else {}),
         }, step=result.steps)
-        tracker.set_tags(run_id, {"stop_reason": result.stop_reason, "device": result.device})
+        tracker.set_tags(run_id, {"stop_reason": result.stop_reason, "device": result.device,
+                                  "step_function": result.step_function})
+        _log_weights(tracker, run_id, result.model)
     except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl-C into sys.exit(1)
         _end_quietly(tracker, logger, run_id, "KILLED", "interrupted (Ctrl-C)")
         raise
@@ -212,6 +246,17 @@ def run(
     tracker.end_run(run_id, "FINISHED")
     result.run_id = run_id
     return result
+
+
+def _log_weights(tracker: Tracker, run_id: str, model: Any) -> None:
+    """The evaluated weights as artifact ``model.pt`` (a CPU state_dict of the SequenceModel), so
+    that a run can be used afterwards (``bench sample``) with its logged ``config.yaml``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.pt")
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+        tracker.client.log_artifact(run_id, path)
 
 
 def _end_quietly(tracker: Tracker, logger: Any, run_id: str, status: str, reason: str) -> None:

@@ -30,3 +30,30 @@ def bench_cli(tmp_path):
                               cwd=tmp_path, env=full_env, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def small_data_options(tmp_path):
+    """Task options that give a real-data task a tiny data file of its standard format.
+
+    Enough to run a few steps of every task with every architecture quickly; the tasks' own tests
+    and benchmarks use the real sets in ../shared/data.
+    """
+    def options(task_name: str) -> dict:
+        if task_name == "music":
+            import pickle
+            import random
+
+            rng = random.Random(0)
+            pieces = lambda n: [[sorted(rng.sample(range(21, 109), 3)) for _ in range(rng.randint(5, 12))]
+                                for _ in range(n)]
+            path = tmp_path / "tiny_rolls.pickle"
+            path.write_bytes(pickle.dumps({"train": pieces(6), "valid": pieces(3), "test": pieces(3)}))
+            return {"data": str(path)}
+        if task_name == "charlm":
+            path = tmp_path / "tiny.txt"
+            path.write_text("the quick brown fox jumps over the lazy dog. " * 60)
+            return {"data": str(path), "bptt": 10}
+        return {}
+
+    return options

@@ -27,6 +27,11 @@ def test_command_line_text_is_read_like_yaml():
     assert (knobs.length, knobs.rate, knobs.flag, knobs.sizes) == (16, 1e-3, True, (16, 32))
 
 
+def test_on_and_off_are_words_not_booleans():
+    assert parse_scalar("on") == "on" and parse_scalar("off") == "off" and parse_scalar("yes") == "yes"
+    assert parse_scalar("true") is True and parse_scalar("false") is False
+
+
 @pytest.mark.parametrize("values, message", [
     ({"length": -3}, "'length' must be >= 1"),
     ({"length": "abc"}, "'length' must be int"),

@@ -2,7 +2,7 @@
 import torch
 
 from bench.task import _content_bucket
-from bench.train import build_task
+from bench.network import build_task
 from bench.config import resolve
 
 CPU = torch.device("cpu")

@@ -4,7 +4,7 @@ import math
 import torch
 
 from bench.config import resolve
-from bench.train import build_task
+from bench.network import build_task
 
 
 def task_and_batch(n=100, **options):
@@ -37,3 +37,10 @@ def test_ntm_copy_recalls_each_vector_after_the_delimiter():
         assert x[:, 4].sum() == 1 and 1 <= n <= 6
         assert m.tolist() == [n < t <= 2 * n for t in range(13)]
         assert torch.equal(y[n + 1: 2 * n + 1], x[:n, :4])
+
+
+def test_ntm_copy_evaluated_longer_uses_only_unseen_lengths():
+    task, _ = task_and_batch(variant="ntm", length=5, width=4)
+    batch = task.generate(300, 12, torch.Generator().manual_seed(1), torch.device("cpu"))
+    lengths = batch.inputs[..., 4].argmax(1)
+    assert lengths.min() >= 6 and lengths.max() <= 12

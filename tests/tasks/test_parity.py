@@ -2,7 +2,7 @@
 import torch
 
 from bench.config import resolve
-from bench.train import build_task
+from bench.network import build_task
 
 
 def generate(**options):

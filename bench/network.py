@@ -1,0 +1,67 @@
+"""SequenceNetwork: input adapter + architecture + output head, as a plain ``nn.Module``.
+
+    inputs ─ input adapter ─ architecture ─ dropout ─ output head ─ outputs (logits or values)
+
+The input adapter (one-hot or embedding for token ids, identity for float features) and the output
+head (a linear map to the task's output size) are the only glue between a task and an
+architecture. It imports no Lightning, so counting parameters for a budget (:mod:`bench.budget`),
+sampling and inspection build it cheaply; :class:`bench.model.SequenceModel` trains it.
+"""
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from bench.architecture import Architecture, State
+from bench.config import ModelConfig, RunConfig
+from bench.registry import ARCHITECTURES, TASKS
+from bench.task import Task
+
+
+def build_task(config: RunConfig) -> Task:
+    """The task of a resolved config, with its options."""
+    task_cls = TASKS.get(config.task.name)
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in config.task.options.items()}
+    return task_cls(task_cls.Options(**options))
+
+
+def build_architecture(task: Task, model: ModelConfig) -> Architecture:
+    arch_cls = ARCHITECTURES.get(model.arch)
+    core_input = model.embed_dim if task.input_kind == "tokens" and model.embed_dim > 0 else task.input_size
+    return arch_cls(
+        core_input,
+        model.hidden_size,
+        num_layers=model.num_layers,
+        dropout=model.dropout,
+        bidirectional=model.bidirectional,
+        options=arch_cls.Options(**model.options),
+    )
+
+
+class SequenceNetwork(nn.Module):
+    """Any architecture fitted to any task's stream format."""
+
+    def __init__(self, task: Task, model: ModelConfig) -> None:
+        super().__init__()
+        self.input_kind, self.input_size = task.input_kind, task.input_size
+        self.embedding = (nn.Embedding(task.input_size, model.embed_dim)
+                          if task.input_kind == "tokens" and model.embed_dim > 0 else None)
+        self.core = build_architecture(task, model)
+        self.output_dropout = nn.Dropout(model.dropout)
+        self.head = nn.Linear(self.core.output_size, task.output_size)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def encode(self, inputs: Tensor) -> Tensor:
+        """Token ids → vectors (embedding or one-hot); float features pass through."""
+        if self.input_kind != "tokens":
+            return inputs
+        if self.embedding is not None:
+            return self.embedding(inputs)
+        return F.one_hot(inputs, self.input_size).to(self.head.weight.dtype)
+
+    def forward(self, inputs: Tensor, state: State = None) -> tuple[Tensor, State]:
+        features, state = self.core(self.encode(inputs), state)
+        return self.head(self.output_dropout(features)), state

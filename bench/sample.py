@@ -1,0 +1,69 @@
+"""``bench sample RUN_ID``: generate text from a trained character-level model.
+
+A run logs its resolved ``config.yaml`` and its final weights ``model.pt`` (:func:`bench.train.run`).
+Sampling rebuilds the task from the config — which re-reads the same data file, since the task
+derives its vocabulary from the training text — and the model from the weights, then feeds its own
+samples back one character at a time, carrying the recurrent state.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import torch
+
+from bench.errors import UsageError
+
+
+def load_run_model(run_id: str, tracking_uri: str | None = None) -> tuple[object, torch.nn.Module]:
+    """The task and the trained :class:`~bench.model.SequenceModel` of a logged run (in eval mode, on the CPU)."""
+    from bench.config import load_yaml, resolve
+    from bench.model import SequenceModel
+    from bench.tracking import Tracker
+    from bench.train import build_task
+
+    if not Tracker.exists(tracking_uri):
+        raise UsageError("no tracking store with runs here; train one with `bench run` (or pass --tracking-uri)")
+    tracker = Tracker(tracking_uri)
+    try:
+        tracker.client.get_run(run_id)
+    except Exception:
+        raise UsageError(f"no run {run_id!r} in this tracking store; see `bench runs --task TASK` for run ids") from None
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            config_path = tracker.client.download_artifacts(run_id, "config.yaml", folder)
+            weights_path = tracker.client.download_artifacts(run_id, "model.pt", folder)
+        except Exception:
+            raise UsageError(f"run {run_id} has no saved weights (model.pt): it failed, or predates saving; "
+                             "train it again with `bench run`") from None
+        config = resolve(load_yaml(config_path))
+        task = build_task(config)
+        if not hasattr(task, "decode") or task.input_kind != "tokens" or task.output_kind != "categorical":
+            raise UsageError(f"task {config.task.name!r} does not generate text; sample a charlm run")
+        model = SequenceModel(task, config)
+        model.load_state_dict(torch.load(Path(weights_path), map_location="cpu", weights_only=True))
+    return task, model.eval()
+
+
+@torch.no_grad()
+def sample(task: object, model: torch.nn.Module, chars: int, temperature: float, seed: int = 0,
+           prime: str = "\n") -> str:
+    """``chars`` characters after ``prime``, each drawn from softmax(logits / temperature).
+
+    The prime is read first (as context, not returned); an unknown character maps to the unknown id.
+    """
+    if chars < 0:
+        raise UsageError(f"--chars must be >= 0, got {chars}")
+    if not temperature > 0:
+        raise UsageError(f"--temperature must be > 0, got {temperature} (lower is more conservative)")
+    generator = torch.Generator().manual_seed(seed)
+    ids = task.encode(prime or "\n")[None, :]
+    logits, state = model(ids)
+    out: list[int] = []
+    for _ in range(chars):
+        probabilities = torch.softmax(logits[0, -1].double() / temperature, -1)
+        probabilities[0] = 0.0  # never emit the unknown token
+        choice = torch.multinomial(probabilities, 1, generator=generator)
+        out.append(int(choice))
+        logits, state = model(choice.view(1, 1), state)
+    return task.decode(out)

@@ -1,0 +1,118 @@
+"""Benchmark: polyphonic music (JSB Chorales, Nottingham) through `bench run`, one run at a time.
+
+Each run uses the music task's recommended settings (hidden 200, dropout 0.3, Adam 2e-3, clip 1,
+batch 16, validation every 30 steps, patience 10 validations, test at the best validation) on one
+CPU thread, and the table of test NLL per frame goes to results/music.md with the commands and the
+machine. Targets (issue 4): JSB GRU and LSTM <= 8.7, tanh <= 9.0; Nottingham LSTM <= 3.6.
+
+    python benchmarks/music.py                      # JSB: gru, lstm, vanilla
+    python benchmarks/music.py --runs jsb:gru nottingham:lstm
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "music"
+FILES = {"jsb": "JSB_Chorales.mat", "nottingham": "Nottingham.mat"}
+TARGETS = {("jsb", "gru"): 8.7, ("jsb", "lstm"): 8.7, ("jsb", "vanilla"): 9.0, ("nottingham", "lstm"): 3.6}
+PAPER = {("jsb", "gru"): 8.43, ("jsb", "lstm"): 8.45, ("jsb", "vanilla"): 8.91,
+         ("nottingham", "gru"): 3.46, ("nottingham", "lstm"): 3.29, ("nottingham", "vanilla"): 4.05}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run_one(dataset: str, arch: str, data: Path, seed: int) -> dict:
+    command = ["bench", "run", "--task", "music", "--arch", arch, "--opt", f"data={data}", "--seed", str(seed),
+               "--threads", "1", "--no-progress", "--experiment", f"music-{dataset}-benchmark"]
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "bench.cli", *command[1:]], cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    print(out.stdout[-1500:], out.stderr[-1500:] if out.returncode else "", flush=True)
+    if out.returncode:
+        raise SystemExit(f"{' '.join(command)} failed with exit code {out.returncode}")
+    run_id = re.search(r"MLflow run (\w+)", out.stdout).group(1)
+    from mlflow.tracking import MlflowClient
+
+    from bench.tracking import Tracker
+
+    run = MlflowClient(Tracker(None).uri).get_run(run_id)
+    metrics = run.data.metrics
+    return {"dataset": dataset, "arch": arch, "command": " ".join(command), "run_id": run_id, "wall": wall,
+            "test": metrics["test/nll_per_frame"], "val": metrics["val/nll_per_frame"],
+            "train": metrics["train/nll_per_frame"], "steps": int(metrics["steps"]),
+            "seconds": metrics["train_seconds"], "params": int(metrics["num_parameters"]),
+            "stop": run.data.tags.get("stop_reason", "")}
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| set | arch | test NLL/frame | target | paper (Bai et al. 2018) | val | train | params | steps | "
+             "training s | stopped |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        key = (r["dataset"], r["arch"])
+        target = TARGETS.get(key)
+        verdict = "" if target is None else (f"≤ {target} ✓" if r["test"] <= target else f"≤ {target} ✗")
+        lines.append(f"| {r['dataset']} | {r['arch']} | **{r['test']:.3f}** | {verdict} | {PAPER.get(key, '')} | "
+                     f"{r['val']:.3f} | {r['train']:.3f} | {r['params']:,} | {r['steps']} | {r['seconds']:.0f} | "
+                     f"{r['stop']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    os.chdir(ROOT)  # the runs and this script share the default store, ./.bench
+    sys.path.insert(0, str(ROOT))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", nargs="+", default=["jsb:gru", "jsb:lstm", "jsb:vanilla"], help="SET:ARCH pairs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(ROOT / "results" / "music.md"))
+    args = parser.parse_args()
+    rows = []
+    for pair in args.runs:
+        dataset, arch = pair.split(":")
+        rows.append(run_one(dataset, arch, DATA / FILES[dataset], args.seed))
+        write(rows, args)  # after every run: a long benchmark leaves a partial table if stopped
+    print(table(rows))
+
+
+def write(rows: list[dict], args: argparse.Namespace) -> None:
+    import torch
+
+    commands = "\n".join(r["command"] for r in rows)
+    text = f"""# Polyphonic music: test NLL per frame (lower is better)
+
+Boulanger-Lewandowski et al. 2012 piano rolls (`../shared/data/music/*.mat`), next-frame prediction,
+88 Bernoulli outputs, NLL summed over keys, pooled over every frame of the test split. Each run uses
+the `music` task's recommended settings (hidden 200, dropout 0.3, Adam 2e-3, gradient norm clip 1,
+batch 16, validate every 30 steps, stop after 10 validations without improvement and test the
+best-validation weights), seed {args.seed}, one CPU thread.
+
+{table(rows)}
+
+Generated by `python benchmarks/music.py --runs {' '.join(args.runs)}` on {cpu_name()}
+({os.cpu_count()} cores; other jobs shared the machine), Python {platform.python_version()},
+torch {torch.__version__}. Commands:
+
+```
+{commands}
+```
+"""
+    Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
