@@ -151,7 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     result = run(config, tracking_uri=args.tracking_uri, experiment=args.experiment,
                  run_name=args.run_name, progress=not args.no_progress)
-    print(format_result(config, result, args.tracking_uri))
+    print(format_result(config, result, args.tracking_uri, args.experiment))
     return 0
 
 

@@ -27,7 +27,8 @@ def metrics_frame(metrics: dict[str, float]) -> "pd.DataFrame":
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def format_result(config: "RunConfig", result: "RunResult", tracking_uri: str | None) -> str:
+def format_result(config: "RunConfig", result: "RunResult", tracking_uri: str | None,
+                  experiment: str | None = None) -> str:
     """What ``bench run`` prints at the end: final metrics per split, the run id, where to look."""
     uri = tracking_uri or default_tracking_uri()
     table = metrics_frame(result.metrics).to_string(float_format=lambda v: f"{v:.4f}")
@@ -36,7 +37,7 @@ def format_result(config: "RunConfig", result: "RunResult", tracking_uri: str | 
         f"\n{config.task.name} x {config.model.arch}: {result.num_parameters:,} parameters, "
         f"{result.steps} steps in {result.seconds:.1f} s on {result.device} ({result.stop_reason})\n"
         f"{table}\n"
-        f"MLflow run {result.run_id} (experiment {config.task.name!r}); browse: {ui}"
+        f"MLflow run {result.run_id} (experiment {(experiment or config.task.name)!r}); browse: {ui}"
     )
 
 

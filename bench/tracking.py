@@ -152,7 +152,7 @@ class Tracker:
     def start_run(self, experiment: str, run_name: str | None, params: Mapping[str, Any],
                   tags: Mapping[str, str], config_yaml: str) -> str:
         """Create a RUNNING run with the resolved config as params, tags and ``config.yaml``."""
-        from mlflow.entities import Param, RunTag
+        from mlflow.entities import Param
 
         run = self.client.create_run(self.experiment_id(experiment), run_name=run_name,
                                      tags={k: str(v) for k, v in tags.items()})

@@ -135,7 +135,7 @@ def fit(
     all_callbacks = [*callbacks, compiler]
     stopper = None
     monitor = f"val/{task.target_metric}"
-    patience = getattr(train, "patience", 0)
+    patience = train.patience
     if train.early_stop or patience:
         # Lightning stops on strictly better than the threshold, compared in float32.
         nudge = 1e-6 * max(1.0, abs(task.target_value))

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Iterable, Iterator
 import torch
 from torch import Tensor
 
+from bench.datafiles import file_key
 from bench.errors import UsageError
 from bench.metrics import Metric
 from bench.options import option
@@ -54,14 +55,7 @@ class CharLMOptions:
 def load_text(data: str) -> str:
     if not data:
         return stdlib_corpus()
-    path = Path(data).expanduser()
-    try:
-        stat = path.stat()
-    except OSError:
-        raise UsageError(f"charlm: no such file {data}; give a UTF-8 text file with --opt data=PATH") from None
-    if path.is_dir():
-        raise UsageError(f"charlm: {data} is a folder; give a UTF-8 text file with --opt data=PATH")
-    return _read_text(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _read_text(*file_key(data, "charlm", "a UTF-8 text file"))
 
 
 @lru_cache(maxsize=4)

@@ -25,13 +25,13 @@ import io
 import math
 import pickle
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from bench.datafiles import file_key
 from bench.errors import UsageError
 from bench.metrics import Metric
 from bench.options import option
@@ -65,14 +65,7 @@ def load_rolls(data: str) -> Rolls:
     """The three splits of ``data`` (a path, or "" for the music21 chorales); UsageError if unusable."""
     if not data:
         return chorales_from_music21()
-    path = Path(data).expanduser()
-    try:
-        stat = path.stat()
-    except OSError:
-        raise UsageError(f"music: no such file {data}; give a .mat or .pickle piano-roll file with --opt data=PATH") from None
-    if path.is_dir():
-        raise UsageError(f"music: {data} is a folder; give a .mat or .pickle piano-roll file with --opt data=PATH")
-    return _load_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _load_file(*file_key(data, "music", "a .mat or .pickle piano-roll file"))
 
 
 @lru_cache(maxsize=4)

@@ -1,5 +1,4 @@
 """The `bench` command as a user runs it: a separate process, exit codes, one-line errors, MLflow records."""
-import os
 from pathlib import Path
 
 import pytest
