@@ -19,6 +19,20 @@ def isolated_store(tmp_path, monkeypatch):
     return tmp_path / "store"
 
 
+def assert_usage_error(result, message: str) -> None:
+    """What every user mistake must look like: exit 2, one line on stderr saying ``message``, no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def usage_error():
+    """:func:`assert_usage_error` for tests (a fixture, since tests import no helper modules)."""
+    return assert_usage_error
+
+
 @pytest.fixture
 def bench_cli(tmp_path):
     """Run ``bench`` as a user would: a separate process, returning its exit code and both streams."""
