@@ -30,6 +30,9 @@ class Architecture(nn.Module):
     recommended: ClassVar[dict[str, Any]] = {}
     """Config defaults this architecture needs, e.g. ``{"model.num_layers": 4}``; they apply below the
     task's recommendations, the YAML file and the command line."""
+    search_space: ClassVar[dict[str, dict[str, Any]]] = {}
+    """What sweeps should search beyond the default space (:mod:`bench.search_space`), e.g. this
+    architecture's own options or a learning-rate range it needs; a task may declare one too."""
 
     def __init__(
         self,

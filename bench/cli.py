@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   bench list                                      tasks and architectures
   bench list parity                               one task's options and their defaults
   bench runs --task parity --format md            logged runs as a table
+  bench sweep --task parity --arch gru,lstm --trials 50 --workers 2 --seeds 5
 """
 
 
@@ -90,7 +91,92 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
     runs.add_argument("--experiment", metavar="NAME", help="experiment to read (default: the task name)")
     _add_sample_parser(sub)
+    _add_sweep_parser(sub)
     return parser
+
+
+def _add_sweep_parser(sub: Any) -> None:
+    """``bench sweep``: an Optuna study per architecture, run by parallel workers (bench.sweep)."""
+    sweep = sub.add_parser(
+        "sweep", help="tune each architecture with Optuna (same budget each), then rerun the best over seeds",
+        description="One Optuna study per architecture (named TASK/ARCH/params=N), run by parallel worker "
+                    "processes; every trial is an MLflow run under the study's parent run. Running the same "
+                    "command again resumes. `bench sweep status --task T` shows the studies. "
+                    "The run flags below fix everything that is not searched.",
+        epilog="examples:\n  bench sweep --task parity --arch gru,lstm --trials 50 --workers 2\n"
+               "  bench sweep --task music --arch gru,lstm,vanilla --trials 200 --params 20000 --seeds 5\n"
+               "  bench sweep --task parity --arch gru --storage postgresql://host/db   # on each machine\n"
+               "  bench sweep status --task parity\n  optuna-dashboard sqlite:///.bench/optuna.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep.add_argument("action", nargs="?", choices=("run", "status"), default="run",
+                       help="run (default) or status: trials done/running/failed/pruned per study, best so far")
+    group = sweep.add_argument_group("sweep")
+    group.add_argument("--trials", type=int, default=20, help="trials per architecture (default: 20)")
+    group.add_argument("--seeds", type=int, default=0,
+                       help="afterwards, rerun each architecture's best configuration with seeds 0..N-1 (default: 0)")
+    group.add_argument("--workers", type=int, default=0,
+                       help="worker processes on this machine (default: one per --devices entry, else 1)")
+    group.add_argument("--devices", metavar="0,1,..", help="CUDA devices: one worker per device, pinned with CUDA_VISIBLE_DEVICES")
+    group.add_argument("--storage", metavar="URL",
+                       help="Optuna storage (default: sqlite in $RNNBENCH_HOME or ./.bench); postgresql://... for many machines")
+    group.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
+                       help="tpe (default) or random search, as Greff et al. 2017")
+    group.add_argument("--pruner", choices=("median", "hyperband", "none"), default="median",
+                       help="stop unpromising trials early (default: median)")
+    group.add_argument("--space", metavar="FILE", help="YAML of search-space overrides (key: spec, or key: null to drop)")
+    group.add_argument("--study-suffix", default="", metavar="TEXT", help="start separate studies named .../TEXT")
+    group.add_argument("--heartbeat", type=int, default=10,
+                       help="seconds between worker heartbeats; a trial silent for 3 beats is failed and retried (default: 10)")
+    group.add_argument("--max-failures", type=int, default=0,
+                       help="stop a study after this many failed trials (default: max(10, --trials))")
+    sweep.add_argument("--config", metavar="FILE", help="YAML config for the fixed part of every trial")
+    sweep.add_argument("--opt", metavar="KEY=VALUE", action="append", default=[], help="a task or architecture option")
+    _section_options(sweep)
+    sweep.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    sweep.add_argument("--format", choices=("table", "md", "csv"), default="table", help="summary format")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from bench import sweep as sweeps
+
+    if args.action == "status":
+        from bench.studies import open_storage, status_table
+
+        if not args.name:
+            raise UsageError("bench sweep status needs --task NAME")
+        _print_table(status_table(open_storage(args.storage), args.name), args.format)
+        return 0
+    for flag in ("trials", "workers", "heartbeat", "max_failures", "seeds"):
+        low = 1 if flag in ("trials", "heartbeat") else 0
+        if getattr(args, flag) < low:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}")
+    devices = sweeps.parse_devices(args.devices)
+    if not args.arch:
+        raise UsageError("bench sweep needs --arch NAME[,NAME...] (see `bench list`)")
+    space = None
+    if args.space:
+        from bench.search_space import load_space_file
+
+        space = load_space_file(args.space)
+    plans = []
+    for arch in dict.fromkeys(a.strip() for a in args.arch.split(",") if a.strip()):
+        plans.append(sweeps.plan_study(resolve_run_config(args, arch=arch), space, args.study_suffix))
+    options = sweeps.SweepOptions(
+        trials=args.trials, seeds=args.seeds, workers=args.workers or max(1, len(devices)), devices=devices,
+        storage=args.storage, tracking_uri=args.tracking_uri, sampler=args.sampler, pruner=args.pruner,
+        heartbeat=args.heartbeat, max_failures=args.max_failures, progress=not args.no_progress)
+    _print_table(sweeps.run_sweep(plans, options), args.format)
+    return 0
+
+
+def _print_table(table: Any, form: str) -> None:
+    if form == "csv":
+        print(table.to_csv(index=False), end="")
+    elif form == "md":
+        print(table.to_markdown(index=False, floatfmt=".4g"))
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 def _add_sample_parser(sub: Any) -> None:
@@ -127,7 +213,8 @@ def _parse_opts(pairs: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-def resolve_run_config(args: argparse.Namespace) -> Any:
+def resolve_run_config(args: argparse.Namespace, arch: str | None = None) -> Any:
+    """The RunConfig the flags ask for (``arch`` replaces ``--arch``: a sweep resolves one per architecture)."""
     from bench.config import load_yaml, resolve, section_fields
     from bench.options import parse_scalar
 
@@ -135,7 +222,7 @@ def resolve_run_config(args: argparse.Namespace) -> Any:
     overrides: dict[str, dict[str, Any]] = {"task": {}, "model": {}, "train": {}}
     for section in overrides:
         for name in section_fields(section):
-            value = getattr(args, name, None)
+            value = arch if (name == "arch" and arch) else getattr(args, name, None)
             if value is not None:
                 overrides[section][name] = parse_scalar(value) if isinstance(value, str) and name not in ("name", "arch", "device") else value
     return resolve(yaml_values, overrides, _parse_opts(args.opt))
@@ -181,16 +268,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     table = runs_table(args.task, tracking_uri=args.tracking_uri, experiment=args.experiment,
                        all_columns=args.all_columns)
-    if args.format == "csv":
-        print(table.to_csv(index=False), end="")
-    elif args.format == "md":
-        print(table.to_markdown(index=False, floatfmt=".4g"))
-    else:
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _print_table(table, args.format)
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs, "sample": cmd_sample}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs, "sample": cmd_sample, "sweep": cmd_sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -60,7 +60,7 @@ def _check_sqlite_writable(path: Path, uri: str) -> None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path | None) -> Iterator[None]:
+def file_lock(path: Path | None) -> Iterator[None]:
     """An exclusive advisory lock on ``path`` (no-op for None or where fcntl is missing)."""
     if path is None:
         yield
@@ -122,7 +122,7 @@ class Tracker:
         try:
             # Two processes creating the same new SQLite store race in MLflow's schema migration
             # ("table ... already exists"); the first one in creates it, the others wait.
-            with _file_lock(sqlite_path.with_name(sqlite_path.name + ".lock") if sqlite_path else None):
+            with file_lock(sqlite_path.with_name(sqlite_path.name + ".lock") if sqlite_path else None):
                 self.client = MlflowClient(tracking_uri=self.uri)
                 self.client.search_experiments(max_results=1)
         except Exception as exc:  # MLflow raises many kinds for a bad URI or a dead server

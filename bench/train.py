@@ -10,7 +10,7 @@ import logging
 import os
 import time
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -202,16 +202,24 @@ def run(
     experiment: str | None = None,
     run_name: str | None = None,
     progress: bool = True,
+    tags: dict[str, Any] | None = None,
+    callbacks: Sequence[Any] = (),
+    stop_exceptions: tuple[type[BaseException], ...] = (),
+    on_start: Callable[[str], None] | None = None,
 ) -> RunResult:
     """:func:`fit` inside an MLflow run (experiment = task name unless given).
 
     The store is opened (and checked) before the run is created; whatever happens during training,
     the run ends FINISHED, FAILED with a ``failure_reason`` tag, or KILLED on Ctrl-C.
+
+    Sweeps pass extra ``tags`` (parent run, trial number), Lightning ``callbacks`` (pruning),
+    ``stop_exceptions`` — deliberate early stops such as a pruned trial, which end the run FINISHED
+    with the tag ``stopped_by`` and are re-raised — and ``on_start``, called with the new run id.
     """
     from bench.logger import MLflowMetricsLogger
 
     tracker = Tracker(tracking_uri)
-    tags = {
+    all_tags = {
         "task": config.task.name,
         "arch": config.model.arch,
         "seed": config.train.seed,
@@ -219,11 +227,14 @@ def run(
         "device": "cuda" if torch.cuda.is_available() and config.train.device != "cpu" else "cpu",
         "mlflow.source.name": "bench run",
         **{f"version.{k}": v for k, v in package_versions().items()},
+        **(tags or {}),
     }
-    run_id = tracker.start_run(experiment or config.task.name, run_name, config.flat(), tags, config.to_yaml())
+    run_id = tracker.start_run(experiment or config.task.name, run_name, config.flat(), all_tags, config.to_yaml())
     logger = MLflowMetricsLogger(tracker, run_id)
     try:
-        result = fit(config, logger=logger, progress=progress)
+        if on_start is not None:
+            on_start(run_id)
+        result = fit(config, logger=logger, progress=progress, callbacks=callbacks)
         logger.flush()
         tracker.log_metrics(run_id, {
             "num_parameters": result.num_parameters,
@@ -239,6 +250,9 @@ def run(
         raise
     except RunFailed as exc:
         _end_quietly(tracker, logger, run_id, "FAILED", str(exc))
+        raise
+    except stop_exceptions as exc:
+        _end_quietly(tracker, logger, run_id, "FINISHED", None, {"stopped_by": f"{type(exc).__name__}: {exc}"})
         raise
     except BaseException as exc:
         _end_quietly(tracker, logger, run_id, "FAILED", f"{type(exc).__name__}: {exc}")
@@ -259,13 +273,16 @@ def _log_weights(tracker: Tracker, run_id: str, model: Any) -> None:
         tracker.client.log_artifact(run_id, path)
 
 
-def _end_quietly(tracker: Tracker, logger: Any, run_id: str, status: str, reason: str) -> None:
+def _end_quietly(tracker: Tracker, logger: Any, run_id: str, status: str, reason: str | None,
+                 tags: dict[str, str] | None = None) -> None:
     """Record how the run ended without letting a second error hide the first."""
     try:
         logger.flush()
     except Exception:
         pass
     try:
+        if tags:
+            tracker.set_tags(run_id, tags)
         tracker.end_run(run_id, status, reason)
     except Exception:
         pass

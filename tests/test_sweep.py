@@ -1,0 +1,224 @@
+"""`bench sweep`: studies reach exactly the requested trials, resume, survive killed workers and bad
+trials, stop cleanly on Ctrl-C, and log every trial to MLflow under the study's parent run.
+
+These run real worker processes on the embedded SQLite storage and on the PostgreSQL server at
+127.0.0.1:5432 (database ``test``), with tiny trials: 4-bit parity, 16 hidden units.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import mlflow
+import optuna
+import pytest
+
+POSTGRES = "postgresql://127.0.0.1:5432/test"
+TINY = ["--task", "parity", "--opt", "length=4", "--hidden-size", "16", "--eval-every", "30",
+        "--eval-size", "64", "--no-progress", "--heartbeat", "2"]
+LR_ONLY = "train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n" \
+          "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n"
+
+
+@pytest.fixture
+def space_file(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text(LR_ONLY)
+    return str(path)
+
+
+def study(isolated_store, name, storage=None):
+    return optuna.load_study(study_name=name, storage=storage or f"sqlite:///{isolated_store}/optuna.db")
+
+
+def states(trials):
+    return sorted(t.state.name for t in trials)
+
+
+def mlflow_runs(isolated_store, task="parity"):
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{isolated_store}/mlflow.db")
+    experiment = client.get_experiment_by_name(task)
+    return client.search_runs([experiment.experiment_id])
+
+
+def start_sweep(tmp_path, *args):
+    return subprocess.Popen([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_running_trial(isolated_store, name, timeout=120):
+    """The first RUNNING trial that has started training (its worker and MLflow run are known)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            for trial in study(isolated_store, name).get_trials(states=(optuna.trial.TrialState.RUNNING,)):
+                if "mlflow_run_id" in trial.user_attrs:
+                    return trial
+        except (KeyError, Exception):
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"no trial of {name} started within {timeout} s")
+
+
+def test_four_workers_make_exactly_the_trials_asked_log_each_one_and_resume_to_a_larger_count(
+        bench_cli, isolated_store, space_file):
+    first = bench_cli("sweep", *TINY, "--arch", "gru,lstm", "--trials", "3", "--workers", "4",
+                      "--max-steps", "30", "--space", space_file, "--seeds", "2")
+    assert first.returncode == 0, first.stderr
+    assert "parity/gru/params=any" in first.stdout and "parity/lstm/params=any" in first.stdout
+    for arch in ("gru", "lstm"):
+        finished = study(isolated_store, f"parity/{arch}/params=any")
+        assert states(finished.trials) == ["COMPLETE"] * 3 and [t.number for t in finished.trials] == [0, 1, 2]
+        seeds = study(isolated_store, f"parity/{arch}/params=any/seeds")
+        assert sorted(t.params["train.seed"] for t in seeds.trials) == [0, 1]
+        assert states(seeds.trials) == ["COMPLETE"] * 2
+    all_trials = [t for a in ("gru", "lstm") for t in study(isolated_store, f"parity/{a}/params=any").trials]
+    assert len({t.user_attrs["worker"] for t in all_trials}) >= 2  # the work was really shared
+
+    again = bench_cli("sweep", *TINY, "--arch", "gru", "--trials", "4", "--max-steps", "30", "--space", space_file)
+    assert again.returncode == 0, again.stderr
+    gru = study(isolated_store, "parity/gru/params=any")
+    assert [t.number for t in gru.trials] == [0, 1, 2, 3] and states(gru.trials) == ["COMPLETE"] * 4
+
+    runs = mlflow_runs(isolated_store)
+    parents = {r.data.tags["sweep.study"]: r for r in runs if r.data.tags.get("sweep.role") == "parent"}
+    assert set(parents) == {"parity/gru/params=any", "parity/lstm/params=any"}
+    assert all(p.info.status == "FINISHED" for p in parents.values())
+    gru_trials = sorted((r for r in runs if r.data.tags.get("sweep.study") == "parity/gru/params=any"
+                         and r.data.tags.get("sweep.role") == "trial"), key=lambda r: int(r.data.tags["sweep.trial"]))
+    assert [int(r.data.tags["sweep.trial"]) for r in gru_trials] == [0, 1, 2, 3]
+    assert {r.data.tags["mlflow.parentRunId"] for r in gru_trials} == {parents["parity/gru/params=any"].info.run_id}
+    for run, trial in zip(gru_trials, gru.trials):
+        assert run.info.status == "FINISHED"
+        assert float(run.data.params["train.lr"]) == pytest.approx(trial.params["train.lr"])
+        assert run.data.metrics["val/seq_acc"] == pytest.approx(trial.value)
+    seed_runs = [r for r in runs if r.data.tags.get("sweep.role") == "seed"]
+    assert len(seed_runs) == 4
+
+    status = bench_cli("sweep", "status", "--task", "parity")
+    assert status.returncode == 0, status.stderr
+    assert "parity/gru/params=any " in status.stdout and "parity/lstm/params=any/seeds" in status.stdout
+
+
+def test_postgresql_storage_with_four_workers_holds_exactly_the_trials_asked(bench_cli, isolated_store, space_file):
+    suffix = f"exact-{uuid.uuid4().hex[:8]}"
+    name = f"parity/gru/params=any/{suffix}"
+    try:
+        result = bench_cli("sweep", *TINY, "--arch", "gru", "--trials", "6", "--workers", "4", "--max-steps", "30",
+                           "--space", space_file, "--study-suffix", suffix, "--storage", POSTGRES)
+        assert result.returncode == 0, result.stderr
+        finished = study(isolated_store, name, POSTGRES)
+        assert states(finished.trials) == ["COMPLETE"] * 6
+        assert sorted(t.number for t in finished.trials) == list(range(6))
+        assert len({t.user_attrs["worker"] for t in finished.trials}) >= 2
+    finally:
+        try:
+            optuna.delete_study(study_name=name, storage=POSTGRES)
+        except KeyError:
+            pass
+
+
+def test_resuming_with_another_search_space_or_fixed_config_is_a_usage_error(isolated_store):
+    from bench.errors import UsageError
+    from bench.studies import create_or_check, open_storage
+
+    storage = open_storage()
+    space = {"train.lr": {"type": "float", "low": 0.001, "high": 0.01}}
+    base = {"train": {"max_steps": 30}}
+    create_or_check(storage, "parity/gru/params=any", "maximize", space, base)
+    create_or_check(storage, "parity/gru/params=any", "maximize", space, base)  # same: resumes
+    with pytest.raises(UsageError, match="exists with a different search space \\(train.lr\\)"):
+        create_or_check(storage, "parity/gru/params=any", "maximize", {"train.lr": {**space["train.lr"], "high": 0.1}}, base)
+    with pytest.raises(UsageError, match="exists with a different fixed config \\(train.max_steps\\)"):
+        create_or_check(storage, "parity/gru/params=any", "maximize", space, {"train": {"max_steps": 40}})
+
+
+def test_a_worker_killed_mid_trial_is_detected_and_its_trial_retried(tmp_path, isolated_store, space_file):
+    sweep = start_sweep(tmp_path, *TINY, "--arch", "gru", "--trials", "2", "--workers", "2", "--max-steps", "600",
+                        "--no-early-stop", "--space", space_file)
+    victim = wait_for_running_trial(isolated_store, "parity/gru/params=any")
+    os.kill(int(victim.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+    out, err = sweep.communicate(timeout=300)
+    assert sweep.returncode == 0, err
+
+    trials = study(isolated_store, "parity/gru/params=any").trials
+    assert [t.state.name for t in trials].count("COMPLETE") == 2
+    killed = trials[victim.number]
+    assert killed.state.name == "FAIL"
+    retry = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
+    assert retry and retry[0].state.name == "COMPLETE" and retry[0].params == killed.params
+    runs = {r.info.run_id: r for r in mlflow_runs(isolated_store)}
+    assert runs[victim.user_attrs["mlflow_run_id"]].info.status == "FAILED"
+    assert "RUNNING" not in {r.info.status for r in runs.values()}
+
+
+def test_a_trial_whose_loss_becomes_nan_fails_with_its_reason_and_the_study_goes_on(bench_cli, isolated_store, tmp_path):
+    space = tmp_path / "nan.yaml"
+    space.write_text("train.lr: {type: categorical, choices: [1.0e+38, 0.01]}\n"
+                     "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n")
+    result = bench_cli("sweep", *TINY, "--arch", "gru", "--trials", "2", "--max-steps", "60", "--log-every", "5",
+                       "--optimizer", "sgd", "--clip-grad-norm", "0", "--sampler", "random", "--space", str(space))
+    assert result.returncode == 0, result.stderr
+    trials = study(isolated_store, "parity/gru/params=any").trials
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    assert [t.state.name for t in trials].count("COMPLETE") == 2
+    assert failed and all(t.params["train.lr"] == 1e38 for t in failed)
+    assert "non-finite" in failed[0].user_attrs["fail_reason"]
+    assert "failed: " in result.stderr  # reported as it happened
+    assert "RUNNING" not in {r.info.status for r in mlflow_runs(isolated_store)}
+
+
+def test_ctrl_c_stops_the_workers_cleanly_and_the_same_command_resumes(tmp_path, isolated_store, space_file):
+    args = [*TINY, "--arch", "gru", "--trials", "2", "--max-steps", "600", "--no-early-stop", "--space", space_file]
+    sweep = start_sweep(tmp_path, *args)
+    wait_for_running_trial(isolated_store, "parity/gru/params=any")
+    sweep.send_signal(signal.SIGINT)
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, err
+    interrupted = study(isolated_store, "parity/gru/params=any").trials
+    assert "RUNNING" not in states(interrupted)
+    statuses = {r.info.status for r in mlflow_runs(isolated_store)}
+    assert "RUNNING" not in statuses and "KILLED" in statuses
+
+    resumed = subprocess.run([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [t.state.name for t in study(isolated_store, "parity/gru/params=any").trials].count("COMPLETE") == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--storage", "postgresql://127.0.0.1:1/test"], "cannot use sweep storage postgresql://127.0.0.1:1/test"),
+    (["--trials", "0"], "--trials must be at least 1"),
+    (["--devices", "gpu0"], "give CUDA device numbers"),
+    (["--arch", "gru,lstmm"], "unknown architecture 'lstmm'"),
+])
+def test_bad_sweep_requests_are_one_line_errors(bench_cli, usage_error, args, message):
+    usage_error(bench_cli("sweep", "--task", "parity", "--arch", "gru", *args), message)
+
+
+def test_pruned_trials_stop_at_a_validation_step_and_end_their_run_finished(isolated_store):
+    """The pruning callback reports every validation at its update step (not epoch 0, as a
+    single-epoch synthetic stream would give optuna-integration's callback)."""
+    from bench.config import resolve
+    from bench.train import run
+    from bench.worker import pruning_callback
+
+    config = resolve({"task": {"name": "parity", "length": 4}, "model": {"arch": "gru", "hidden_size": 8},
+                      "train": {"max_steps": 200, "eval_every": 40, "eval_size": 64, "early_stop": False}})
+    pruner_study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0,
+                                                                                                   n_warmup_steps=70))
+    trial = pruner_study.ask()
+    started = []
+    with pytest.raises(optuna.TrialPruned, match="pruned at step 80"):
+        run(config, progress=False, callbacks=[pruning_callback(trial, "val/seq_acc")],
+            stop_exceptions=(optuna.TrialPruned,), on_start=started.append)
+    pruner_study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    assert sorted(pruner_study.trials[0].intermediate_values) == [40, 80]
+    assert pruner_study.trials[0].user_attrs["pruned_at_step"] == 80
+    (logged,) = mlflow_runs(isolated_store)
+    assert logged.info.run_id == started[0]
+    assert logged.info.status == "FINISHED" and "pruned at step 80" in logged.data.tags["stopped_by"]
