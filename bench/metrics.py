@@ -1,11 +1,15 @@
 """Losses and metrics decided by a task's output kind, on the common stream format.
 
-Every task's targets are one of three kinds, and the kind alone fixes the head's loss:
+Every task's targets are one of four kinds, and the kind alone fixes the head's loss:
 
 * ``categorical`` — ``targets (B, T)`` class ids; softmax cross-entropy (nats per scored step).
 * ``bernoulli``  — ``targets (B, T, K)`` bits; K independent sigmoids, NLL summed over K
   (nats per scored frame, the polyphonic-music and NTM-copy convention).
 * ``real``       — ``targets (B, T, K)`` floats; mean squared error.
+* ``gaussian``   — ``targets (B, T, K)`` floats; a diagonal Gaussian per step: the head emits K means
+  then K log standard deviations (so it is 2K wide, :func:`head_size`), log σ clamped to
+  [``LOG_STD_MIN``, ``LOG_STD_MAX``]; NLL summed over K (nats per scored frame), ``mse`` of the means
+  reported beside it.
 
 Only steps where ``mask`` is true are scored. A metric is returned as ``(total, count)`` so that
 evaluation over many batches pools exactly (e.g. NLL per frame pooled over all frames of a split,
@@ -20,9 +24,33 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-OutputKind = Literal["categorical", "bernoulli", "real"]
+OutputKind = Literal["categorical", "bernoulli", "real", "gaussian"]
 Metric = tuple[Tensor, Tensor]
 """A metric as ``(total, count)``: its value is ``total / count`` pooled over batches."""
+
+LOG_STD_MIN, LOG_STD_MAX = -7.0, 7.0
+"""The range log σ of a ``gaussian`` head is clamped to: σ from about 1e-3 to 1e3 of the targets'
+unit. The lower end keeps the NLL finite where targets are (nearly) constant, e.g. digital silence
+in audio, and keeps the gradients of (x − μ)²/σ² bounded; a task should give targets of roughly
+unit scale."""
+
+
+def head_size(kind: OutputKind, output_size: int) -> int:
+    """Outputs the head needs for a task's ``output_size`` values: 2 per value (mean and log σ) for
+    ``gaussian``, one per value (a logit or a real value) otherwise."""
+    return 2 * output_size if kind == "gaussian" else output_size
+
+
+def gaussian_parameters(outputs: Tensor) -> tuple[Tensor, Tensor]:
+    """A ``gaussian`` head's outputs ``(..., 2K)`` → means ``(..., K)`` and clamped log σ ``(..., K)``."""
+    mean, log_std = outputs.chunk(2, dim=-1)
+    return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+
+def gaussian_nll(mean: Tensor, log_std: Tensor, targets: Tensor) -> Tensor:
+    """−log N(targets; mean, exp(log_std)²) summed over the last dimension (nats)."""
+    z = (targets - mean) * torch.exp(-log_std)
+    return (0.5 * math.log(2 * math.pi) + log_std + 0.5 * z * z).sum(-1)
 
 
 def per_step_loss(kind: OutputKind, outputs: Tensor, targets: Tensor) -> Tensor:
@@ -33,6 +61,8 @@ def per_step_loss(kind: OutputKind, outputs: Tensor, targets: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(outputs, targets, reduction="none").sum(-1)
     if kind == "real":
         return (outputs - targets).pow(2).mean(-1)
+    if kind == "gaussian":
+        return gaussian_nll(*gaussian_parameters(outputs), targets)
     raise ValueError(f"unknown output kind {kind!r}")
 
 
@@ -59,6 +89,10 @@ def standard_metrics(kind: OutputKind, outputs: Tensor, targets: Tensor, mask: T
         bits = (bit_correct.to(losses.dtype).mean(-1) * weights).sum()
         result["bit_acc"] = (bits, scored)
         result["bits_per_seq"] = ((losses * weights).sum() / math.log(2), batch)
+    elif kind == "gaussian":
+        mean, _ = gaussian_parameters(outputs)
+        result["mse"] = (((mean - targets).pow(2).mean(-1) * weights).sum(), scored)
+        return result
     else:
         result["mse"] = result["loss"]
         return result

@@ -3,7 +3,8 @@
     inputs ─ input adapter ─ architecture ─ dropout ─ output head ─ outputs (logits or values)
 
 The input adapter (one-hot or embedding for token ids, identity for float features) and the output
-head (a linear map to the task's output size) are the only glue between a task and an
+head (a linear map to the task's output size; twice that for a ``gaussian`` task, a mean and a log σ
+per value: :func:`bench.metrics.head_size`) are the only glue between a task and an
 architecture. It imports no Lightning, so counting parameters for a budget (:mod:`bench.budget`),
 sampling and inspection build it cheaply; :class:`bench.model.SequenceModel` trains it.
 """
@@ -14,6 +15,7 @@ from torch import Tensor, nn
 
 from bench.architecture import Architecture, State
 from bench.config import ModelConfig, RunConfig
+from bench.metrics import head_size
 from bench.registry import ARCHITECTURES, TASKS
 from bench.task import Task
 
@@ -48,7 +50,7 @@ class SequenceNetwork(nn.Module):
                           if task.input_kind == "tokens" and model.embed_dim > 0 else None)
         self.core = build_architecture(task, model)
         self.output_dropout = nn.Dropout(model.dropout)
-        self.head = nn.Linear(self.core.output_size, task.output_size)
+        self.head = nn.Linear(self.core.output_size, head_size(task.output_kind, task.output_size))
 
     @property
     def num_parameters(self) -> int:

@@ -64,6 +64,21 @@ def small_data_options(tmp_path):
             path = tmp_path / "tiny_rolls.pickle"
             path.write_bytes(pickle.dumps({"train": pieces(6), "valid": pieces(3), "test": pieces(3)}))
             return {"data": str(path)}
+        if task_name == "speech":
+            import wave
+
+            import numpy as np
+
+            folder = tmp_path / "tiny_speech"
+            folder.mkdir(exist_ok=True)
+            rng = np.random.default_rng(0)
+            for i in range(3):  # 16 kHz, 16-bit mono: the format the task reads
+                with wave.open(str(folder / f"u{i}.wav"), "wb") as w:
+                    w.setnchannels(1)
+                    w.setsampwidth(2)
+                    w.setframerate(16000)
+                    w.writeframes(rng.normal(0, 1000, 1200).astype("<i2").tobytes())
+            return {"data": str(folder), "length": 10}
         if task_name == "charlm":
             path = tmp_path / "tiny.txt"
             path.write_text("the quick brown fox jumps over the lazy dog. " * 60)

@@ -1,0 +1,464 @@
+"""Speech waveforms: predict the next frame of raw 16 kHz audio, one Gaussian per sample (Chung et al. 2014).
+
+The waveform is cut into frames of ``frame_size`` = k consecutive samples (default 20, 1.25 ms);
+the input at step t is frame t and the target is frame t+1, so an utterance of n whole frames
+scores n−1 frames (the last < k samples are left out). The output is a diagonal Gaussian per frame
+(output kind ``gaussian``: the head emits k means and k log standard deviations, log σ clamped to
+[−7, 7]); the metric ``nll_per_frame`` (= ``loss``) is the NLL summed over the k samples, pooled
+over every scored frame of a split, in nats per frame of the *normalised* waveform: samples are
+divided by the RMS of the training split (``Speech.scale``, in 16-bit units), so the NLL of the raw
+16-bit values is ``nll_per_frame + k·ln(scale)``. ``mse`` is the squared error of the means per
+sample, and ``baseline`` the NLL of the per-frame Gaussian fitted on the training frames (a mean
+and a standard deviation per position 1..k, maximum likelihood), scored on the same frames.
+
+Data (``--opt data=PATH``): a folder of ``.wav`` files (searched recursively; other files are
+ignored), each one utterance, or a single ``.wav`` file. Every file must be 16 kHz, 16-bit PCM,
+mono (read with the standard library's ``wave``; nothing is resampled). A folder is split by
+utterance: files are ordered by the SHA-256 of their name (path relative to the folder) and cut
+80/10/10 into train/val/test, with at least one file in val and in test (so at least 3 files). A
+single file is split by time, 80/10/10.
+
+Without ``data`` the default is speech synthesised offline with eSpeak NG through the library that
+the ``espeakng-loader`` package bundles (``pip install 'rnnbench[speech]'``): the first 60 Harvard
+sentences (IEEE 1969, lists 1–6), each read by one of four English voices in turn, resampled from
+eSpeak's 22,050 Hz to 16 kHz and written as WAV files into ``$RNNBENCH_HOME/cache`` once; they then
+load like any folder.
+
+Training reads chunks of ``length`` frames (truncated BPTT; each chunk starts from a zero state): in
+each epoch every training utterance is cut from a random sample offset into consecutive chunks, and
+the chunks are shuffled (seeded). Evaluation scores every transition of each utterance once, in
+consecutive chunks of ``length`` frames from its first frame, each from a zero state as in training
+(padded and masked): whole utterances (3,000 steps and more) would cost the step-by-step
+architectures minutes and make an IRNN trained on 100 steps overflow. ``--opt eval_lengths=[N]``
+also tests with chunks of N frames (``test/lenN``; N above every utterance's length: whole ones).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from bench.datafiles import file_key
+from bench.errors import UsageError
+from bench.metrics import LOG_STD_MIN, Metric, gaussian_nll
+from bench.options import option
+from bench.registry import register_task
+from bench.task import Batch, Split, Task
+
+RATE = 16_000
+SPLITS = ("train", "val", "test")
+EXPECTED = "a folder of 16 kHz 16-bit PCM mono .wav files (or one .wav file)"
+FORMAT_HINT = "expected 16 kHz, 16-bit PCM, mono (convert first, e.g. sox IN -r 16000 -b 16 -c 1 OUT.wav)"
+Corpus = dict[str, list[tuple[str, np.ndarray]]]
+"""Split name → utterances, each ``(name, int16 samples)``."""
+
+
+@dataclasses.dataclass
+class SpeechOptions:
+    data: str = option(
+        "",
+        "a folder of 16 kHz 16-bit mono .wav files (split by file 80/10/10) or one .wav file (split by time); "
+        "empty: Harvard sentences synthesised with eSpeak NG (pip install 'rnnbench[speech]')",
+    )
+    frame_size: int = option(20, "samples per frame (k): the model reads frame t and predicts frame t+1", min=1)
+    length: int = option(100, "frames per training and evaluation chunk (truncated backpropagation through time)",
+                         min=1)
+    eval_lengths: tuple[int, ...] = option(
+        (), "longer chunks (frames) to also test at, as test/lenN (longer than every utterance: whole utterances)",
+        min=1)
+
+    def check(self) -> None:
+        """Load (and cache) the audio while the config is resolved: a bad file is one line before any run."""
+        prepare(self.data, self.frame_size)
+
+
+# -- reading WAV files ------------------------------------------------------------------------
+def read_wav(path: str) -> np.ndarray:
+    """The samples of a 16 kHz 16-bit PCM mono WAV file as int16; a UsageError for anything else."""
+    if os.path.getsize(path) == 0:
+        raise UsageError(f"speech: {path} is empty; {FORMAT_HINT}")
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise UsageError(f"speech: {path} is not a WAV file (no RIFF/WAVE header); {FORMAT_HINT}")
+    try:
+        with wave.open(path, "rb") as w:
+            channels, width, rate, count = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            if (channels, width, rate) != (1, 2, RATE):
+                raise UsageError(f"speech: {path} is {rate} Hz, {8 * width}-bit, {channels} channel(s); {FORMAT_HINT}")
+            raw = w.readframes(count)
+    except UsageError:
+        raise
+    except Exception as exc:  # wave.Error, EOFError, struct.error...: not a WAV file, or a broken one
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0] or type(exc).__name__
+        raise UsageError(f"speech: {path} is not a readable PCM WAV file ({reason}); {FORMAT_HINT}") from None
+    if len(raw) < 2 * count:
+        raise UsageError(f"speech: {path} is truncated: its header announces {count} samples, "
+                         f"it holds {len(raw) // 2}; {FORMAT_HINT}")
+    return np.frombuffer(raw, dtype="<i2").astype(np.int16)
+
+
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    """Write int16 samples as a 16 kHz 16-bit PCM mono WAV file."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+
+
+def load_corpus(data: str) -> Corpus:
+    """The train/val/test utterances of ``data`` (a folder, one file, or "" for the default)."""
+    if not data:
+        data = str(espeak_corpus())
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise UsageError(f"speech: no such file or folder {data}; give {EXPECTED} with --opt data=PATH")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
+        if not files:
+            raise UsageError(f"speech: {data} holds no .wav file; give {EXPECTED} with --opt data=PATH")
+        keys = tuple(file_key(str(f), "speech", "a .wav file") for f in files)
+        return _split_folder(str(path.resolve()), keys)
+    return _split_file(*file_key(data, "speech", "a .wav file"))
+
+
+def split_order(names: list[str]) -> list[str]:
+    """Utterance names in split order: by the SHA-256 of the name, the same on every machine."""
+    return sorted(names, key=lambda n: hashlib.sha256(n.encode("utf-8")).hexdigest())
+
+
+def split_sizes(n: int) -> tuple[int, int, int]:
+    """(train, val, test) file counts for n files: 80/10/10, at least one in val and in test."""
+    held_out = max(1, round(0.1 * n))
+    return n - 2 * held_out, held_out, held_out
+
+
+@lru_cache(maxsize=4)
+def _split_folder(root: str, keys: tuple[tuple[str, int, int], ...]) -> Corpus:
+    """Cached by every file's path, modification time and size (the config check and the task both load)."""
+    if len(keys) < 3:
+        raise UsageError(f"speech: {root} holds {len(keys)} .wav file(s); a folder is split by file into "
+                         "train/val/test and needs at least 3 (give one file to split it by time)")
+    by_name = {Path(path).relative_to(root).as_posix(): path for path, _, _ in keys}
+    ordered = split_order(list(by_name))
+    sizes = split_sizes(len(ordered))
+    corpus: Corpus = {}
+    start = 0
+    for split, size in zip(SPLITS, sizes):
+        corpus[split] = [(name, read_wav(by_name[name])) for name in ordered[start:start + size]]
+        start += size
+    return corpus
+
+
+@lru_cache(maxsize=4)
+def _split_file(path: str, mtime_ns: int, size: int) -> Corpus:
+    samples = read_wav(path)
+    n = len(samples)
+    bounds = [0, round(0.8 * n), round(0.9 * n), n]
+    name = Path(path).name
+    return {split: [(f"{name}[{bounds[i]}:{bounds[i + 1]}]", samples[bounds[i]:bounds[i + 1]])]
+            for i, split in enumerate(SPLITS)}
+
+
+@dataclasses.dataclass
+class Prepared:
+    """The normalised waveforms of each split and what was fitted on the training split."""
+
+    names: dict[str, list[str]]
+    waves: dict[str, list[np.ndarray]]
+    """float32 waveforms divided by ``scale``, each at least two frames long."""
+    scale: float
+    """RMS of the training samples in 16-bit units (the waveforms are divided by it)."""
+    baseline_mean: np.ndarray
+    baseline_std: np.ndarray
+    """Per-position (1..k) mean and standard deviation (maximum likelihood) of the training frames."""
+
+
+@lru_cache(maxsize=4)
+def _prepare(key: Any, data: str, frame_size: int) -> Prepared:
+    corpus = load_corpus(data)
+    names: dict[str, list[str]] = {}
+    raw: dict[str, list[np.ndarray]] = {}
+    for split in SPLITS:
+        kept = [(n, s) for n, s in corpus[split] if len(s) >= 2 * frame_size]  # one frame predicts nothing
+        if not kept:
+            raise UsageError(f"speech: {data or 'the default data'}: no {split} utterance holds 2 frames of "
+                             f"{frame_size} samples; give longer recordings or a smaller frame_size")
+        names[split], raw[split] = [n for n, _ in kept], [s for _, s in kept]
+    train = np.concatenate(raw["train"]).astype(np.float64)
+    scale = float(np.sqrt(np.mean(train * train)))
+    if scale == 0.0:
+        raise UsageError(f"speech: {data or 'the default data'}: the training audio is silent (all samples 0)")
+    waves = {split: [(s / scale).astype(np.float32) for s in raw[split]] for split in SPLITS}
+    frames = np.concatenate([frames_of(w, frame_size) for w in waves["train"]]).astype(np.float64)
+    return Prepared(names, waves, scale, frames.mean(0), frames.std(0))
+
+
+def prepare(data: str, frame_size: int) -> Prepared:
+    """Load, split and normalise ``data`` (cached by its files' content keys); UsageError if unusable."""
+    return _prepare(_content_key(data), data, frame_size)
+
+
+def _content_key(data: str) -> Any:
+    """What makes a cached load stale: the data's files, their modification times and sizes."""
+    if not data:
+        return "default"
+    path = Path(data).expanduser()
+    try:
+        if path.is_dir():
+            return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(path.rglob("*.[wW][aA][vV]")))
+        stat = path.stat()
+        return (str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return None  # load_corpus says what is wrong
+
+
+def frames_of(waveform: np.ndarray, frame_size: int) -> np.ndarray:
+    """A waveform → its whole frames ``(n, frame_size)``; the last < frame_size samples are left out."""
+    n = len(waveform) // frame_size
+    return waveform[:n * frame_size].reshape(n, frame_size)
+
+
+# -- the no-download default: Harvard sentences spoken by eSpeak NG ------------------------------
+HARVARD = [
+    # IEEE Recommended Practice for Speech Quality Measurements (1969), lists 1-6.
+    "The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
+    "It's easy to tell the depth of a well.", "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.", "The juice of lemons makes fine punch.",
+    "The box was thrown beside the parked truck.", "The hogs were fed chopped corn and garbage.",
+    "Four hours of steady work faced us.", "Large size in stockings is hard to sell.",
+    "The boy was there when the sun rose.", "A rod is used to catch pink salmon.",
+    "The source of the huge river is the clear spring.", "Kick the ball straight and follow through.",
+    "Help the woman get back to her feet.", "A pot of tea helps to pass the evening.",
+    "Smoky fires lack flame and heat.", "The soft cushion broke the man's fall.",
+    "The salt breeze came across from the sea.", "The girl at the booth sold fifty bonds.",
+    "The small pup gnawed a hole in the sock.", "The fish twisted and turned on the bent hook.",
+    "Press the pants and sew a button on the vest.", "The swan dive was far short of perfect.",
+    "The beauty of the view stunned the young boy.", "Two blue fish swam in the tank.",
+    "Her purse was full of useless trash.", "The colt reared and threw the tall rider.",
+    "It snowed, rained, and hailed the same morning.", "Read verse out loud for pleasure.",
+    "Hoist the load to your left shoulder.", "Take the winding path to reach the lake.",
+    "Note closely the size of the gas tank.", "Wipe the grease off his dirty face.",
+    "Mend the coat before you go out.", "The wrist was badly strained and hung limp.",
+    "The stray cat gave birth to kittens.", "The young girl gave no clear response.",
+    "The meal was cooked before the bell rang.", "What joy there is in living.",
+    "A king ruled the state in the early days.", "The ship was torn apart on the sharp reef.",
+    "Sickness kept him home the third week.", "The wide road shimmered in the hot sun.",
+    "The lazy cow lay in the cool grass.", "Lift the square stone over the fence.",
+    "The rope will bind the seven books at once.", "Hop over the fence and plunge in.",
+    "The friendly gang left the drug store.", "Mesh wire keeps chicks inside.",
+    "The frosty air passed through the coat.", "The crooked maze failed to fool the mouse.",
+    "Adding fast leads to wrong sums.", "The show was a flop from the very start.",
+    "A saw is a tool used for making boards.", "The wagon moved on well oiled wheels.",
+    "March the soldiers past the next hill.", "A cup of sugar makes sweet fudge.",
+    "Place a rosebush near the porch steps.", "Both lost their lives in the raging storm.",
+]
+VOICES = ["en-us", "en-us+f3", "en+m3", "en-gb-x-rp+f2"]
+"""American male, American female, British male, British (RP) female: sentence i gets voice i mod 4."""
+DEFAULT_VERSION = "espeak_harvard_v1"
+
+
+def espeak_corpus() -> Path:
+    """The default folder of WAV files, synthesised once into $RNNBENCH_HOME/cache."""
+    from bench.tracking import bench_home
+
+    folder = bench_home() / "cache" / f"speech_{DEFAULT_VERSION}"
+    if (folder / "DONE").exists():
+        return folder
+    if importlib.util.find_spec("espeakng_loader") is None:
+        raise UsageError("speech: the default data is synthesised with eSpeak NG (pip install 'rnnbench[speech]'); "
+                         f"or give {EXPECTED} with --opt data=PATH")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".speech-"))
+    try:
+        # A fresh process: eSpeak NG's output depends on what the library synthesised before in the
+        # same process, and a crash in the C library must not take the run down with it.
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        done = subprocess.run([sys.executable, "-c", "import sys; from tasks.speech import synthesise; "
+                               "synthesise(sys.argv[1])", str(building)], capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise UsageError(f"speech: synthesising the default data with eSpeak NG failed ({last}); "
+                             f"give {EXPECTED} with --opt data=PATH")
+        (building / "DONE").write_text("".join(f"utt{i:02d}.wav\t{VOICES[i % len(VOICES)]}\t{s}\n"
+                                               for i, s in enumerate(HARVARD)))
+        if folder.exists() and not (folder / "DONE").exists():
+            shutil.rmtree(folder)  # left half-made by hand: build it again
+        try:
+            os.rename(building, folder)
+        except OSError:
+            if not (folder / "DONE").exists():  # not another run that built it meanwhile
+                raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return folder
+
+
+def synthesise(out_dir: str) -> None:
+    """Speak :data:`HARVARD` with :data:`VOICES` in turn into ``out_dir`` (run in a fresh process)."""
+    import ctypes
+
+    import espeakng_loader
+
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                 ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    synchronous = 2  # AUDIO_OUTPUT_SYNCHRONOUS: the callback receives every sample before Synth returns
+    rate = lib.espeak_Initialize(synchronous, 0, espeakng_loader.get_data_path().encode(), 0)
+    if rate <= 0:
+        raise RuntimeError(f"espeak_Initialize failed ({rate})")
+    chunks: list[np.ndarray] = []
+
+    @ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+    def collect(samples, count, events):  # noqa: ANN001 - a C callback
+        if count > 0 and samples:
+            chunks.append(np.ctypeslib.as_array(samples, shape=(count,)).copy())
+        return 0
+
+    lib.espeak_SetSynthCallback(collect)
+    for i, sentence in enumerate(HARVARD):
+        voice = VOICES[i % len(VOICES)]
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise RuntimeError(f"eSpeak NG has no voice {voice}")
+        chunks.clear()
+        lib.espeak_ng_SetRandSeed(ctypes.c_long(i))  # the breathy voices add noise; fix it per sentence
+        text = sentence.encode() + b"\0"
+        if lib.espeak_Synth(text, len(text), 0, 1, 0, 0, None, None) != 0:  # 1: POS_CHARACTER
+            raise RuntimeError(f"eSpeak NG could not speak {sentence!r}")
+        lib.espeak_Synchronize()
+        write_wav(Path(out_dir) / f"utt{i:02d}.wav", to_int16(resample(np.concatenate(chunks), rate, RATE)))
+    lib.espeak_Terminate()
+
+
+def resample(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
+    """Band-limited resampling by the FFT (the spectrum cut or zero-padded at the new Nyquist)."""
+    n = len(samples)
+    m = round(n * new_rate / rate)
+    spectrum = np.fft.rfft(samples.astype(np.float64))
+    return np.fft.irfft(spectrum[:m // 2 + 1], m) * (m / n)
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(samples), -32768, 32767).astype(np.int16)
+
+
+# -- the task ---------------------------------------------------------------------------------
+def _batch(sequences: list[np.ndarray], device: torch.device) -> Batch:
+    """Frame sequences ``(n_i, k)`` padded to the longest: inputs frames 0..n−2, targets 1..n−1."""
+    longest = max(len(s) for s in sequences)
+    frames = np.zeros((len(sequences), longest, sequences[0].shape[1]), dtype=np.float32)
+    mask = np.zeros((len(sequences), longest - 1), dtype=bool)
+    for i, s in enumerate(sequences):
+        frames[i, :len(s)] = s
+        mask[i, :len(s) - 1] = True
+    frames_t = torch.from_numpy(frames).to(device)
+    return Batch(frames_t[:, :-1], frames_t[:, 1:], torch.from_numpy(mask).to(device))
+
+
+def chunks(frames: np.ndarray, length: int) -> list[np.ndarray]:
+    """Frames ``(n, k)`` as consecutive chunks of ``length``+1 frames that overlap by one frame (the
+    last target of a chunk is the first input of the next), so that each of the n−1 transitions is
+    scored exactly once; the last chunk may be shorter (at least 2 frames)."""
+    return [frames[i:i + length + 1] for i in range(0, len(frames) - 1, length)]
+
+
+class Epoch:
+    """One pass over the training utterances, cut from a fresh random sample offset and shuffled
+    (seeded) each time it is iterated; sized so the progress bar knows the end."""
+
+    def __init__(self, waves: list[np.ndarray], frame_size: int, length: int, batch_size: int, seed: int,
+                 device: torch.device) -> None:
+        self.waves, self.frame_size, self.length = waves, frame_size, length
+        self.batch_size, self.device = batch_size, device
+        self.generator = torch.Generator().manual_seed(seed)
+        self.span = length * frame_size
+        # At offset 0 an utterance gives the most chunks (another offset gives one fewer at most).
+        self.count = sum(len(chunks(frames_of(w, frame_size), length)) for w in waves)
+
+    def __len__(self) -> int:
+        return math.ceil(self.count / self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        pieces: list[np.ndarray] = []
+        for w in self.waves:  # every utterance holds 2 frames from any offset below this bound
+            offset = int(torch.randint(0, min(self.span, len(w) - 2 * self.frame_size + 1), (),
+                                       generator=self.generator))
+            pieces += chunks(frames_of(w[offset:], self.frame_size), self.length)
+        order = torch.randperm(len(pieces), generator=self.generator).tolist()
+        for i in range(0, len(order), self.batch_size):
+            yield _batch([pieces[j] for j in order[i:i + self.batch_size]], self.device)
+
+
+@register_task("speech")
+class Speech(Task):
+    """Speech waveforms (Chung et al. 2014): predict the next frame of 16 kHz audio, Gaussian per sample; NLL/frame."""
+
+    Options = SpeechOptions
+    input_kind = "features"
+    output_kind = "gaussian"
+    target_metric = "nll_per_frame"
+    target_mode = "min"
+    recommended: ClassVar[dict[str, Any]] = {
+        "model.hidden_size": 128, "train.lr": 2e-3, "train.batch_size": 32, "train.clip_grad_norm": 1.0,
+        "train.max_steps": 3000, "train.eval_every": 100, "train.patience": 10, "train.log_every": 25,
+    }
+
+    def __init__(self, options: SpeechOptions) -> None:
+        super().__init__(options)
+        k = options.frame_size
+        self.input_size = self.output_size = k
+        # Below the lowest NLL a clamped Gaussian head can score: never reached, so a run ends on
+        # patience or on the step limit.
+        self.target_value = k * (0.5 * math.log(2 * math.pi) + LOG_STD_MIN) - 1.0
+        self.data = prepare(options.data, k)
+        self.scale = self.data.scale
+        self.baseline_mean = torch.tensor(self.data.baseline_mean, dtype=torch.float32)
+        self.baseline_log_std = torch.tensor(np.log(self.data.baseline_std), dtype=torch.float32)
+
+    def frames(self, split: Split) -> list[np.ndarray]:
+        """Each utterance of ``split`` as its whole frames ``(n, k)`` (normalised)."""
+        return [frames_of(w, self.options.frame_size) for w in self.data.waves[split]]
+
+    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
+        return Epoch(self.data.waves["train"], self.options.frame_size, self.options.length, batch_size, seed, device)
+
+    def eval_batches(
+        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
+        length: int | None = None,
+    ) -> list[Batch]:
+        """Every transition of the split's utterances, in chunks of ``length`` frames (default: the
+        training length) from the start of each utterance, each chunk from a zero state as in
+        training (``num_examples`` is for generated sets). Sorted by length so that batches carry
+        little padding; the pooled metric does not depend on the order."""
+        length = length or self.options.length
+        pieces = sorted((c for f in self.frames(split) for c in chunks(f, length)), key=len)
+        return [_batch(pieces[i:i + batch_size], device) for i in range(0, len(pieces), batch_size)]
+
+    def eval_lengths(self) -> list[int]:
+        return [n for n in self.options.eval_lengths if n != self.options.length]
+
+    def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
+        metrics = super().metrics(outputs, batch)
+        metrics["nll_per_frame"] = metrics["loss"]
+        mean, log_std = self.baseline_mean.to(batch.targets.device), self.baseline_log_std.to(batch.targets.device)
+        weights = batch.mask.to(outputs.dtype)
+        metrics["baseline"] = ((gaussian_nll(mean, log_std, batch.targets) * weights).sum(), weights.sum())
+        return metrics
