@@ -20,6 +20,8 @@ EXAMPLES = """examples:
   bench list parity                               one task's options and their defaults
   bench runs --task parity --format md            logged runs as a table
   bench sweep --task parity --arch gru,lstm --trials 50 --workers 2 --seeds 5
+  bench reproduce RUN_ID                          rerun a logged run, compare every metric
+  bench run --resume RUN_ID                       continue a killed run from its last checkpoint
 """
 
 
@@ -41,6 +43,7 @@ def _section_options(parser: argparse.ArgumentParser) -> None:
         for name, type_name, default, help_text in describe(cls):
             if name == "options":
                 continue
+            help_text = help_text.replace("%", "%%")  # argparse formats help with %
             flag = "--" + renamed.get(name, name).replace("_", "-")
             if type_name == "bool":
                 group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
@@ -66,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "and log everything to MLflow. Precedence: defaults < task recommendations < --config < flags.",
     )
     run.add_argument("--config", metavar="FILE", help="YAML config (e.g. a run's logged config.yaml)")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="continue a stopped (killed, failed, interrupted) run in the same MLflow run from its "
+                          "last checkpoint, with its logged config")
     run.add_argument("--opt", metavar="KEY=VALUE", action="append", default=[],
                      help="a task or architecture option (see `bench list NAME`); repeatable; "
                           "prefix task. or model. if both have KEY")
@@ -92,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--experiment", metavar="NAME", help="experiment to read (default: the task name)")
     _add_sample_parser(sub)
     _add_sweep_parser(sub)
+    _add_reproduce_parser(sub)
     return parser
 
 
@@ -229,7 +236,7 @@ def resolve_run_config(args: argparse.Namespace, arch: str | None = None) -> Any
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = resolve_run_config(args)
+    config = _resumed_config(args) if args.resume else resolve_run_config(args)
     if args.dry_run:
         print(config.to_yaml(), end="")
         return 0
@@ -237,8 +244,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench.train import run
 
     result = run(config, tracking_uri=args.tracking_uri, experiment=args.experiment,
-                 run_name=args.run_name, progress=not args.no_progress)
+                 run_name=args.run_name, progress=not args.no_progress, resume=args.resume)
     print(format_result(config, result, args.tracking_uri, args.experiment))
+    return 0
+
+
+def _resumed_config(args: argparse.Namespace) -> Any:
+    """A resumed run keeps its logged config: other config flags would make it a different run."""
+    from bench.config import section_fields
+    from bench.logged_runs import logged_config, open_logged_run
+
+    given = [name for section in ("task", "model", "train") for name in section_fields(section)
+             if getattr(args, name, None) is not None and name not in ("name", "arch")]
+    if given or args.config or args.opt:
+        flags = ", ".join(f"--{n.replace('_', '-')}" for n in given) or "--config/--opt"
+        raise UsageError(f"--resume continues the run's logged config; drop {flags}")
+    tracker, _ = open_logged_run(args.resume, args.tracking_uri)
+    config = logged_config(tracker, args.resume)
+    for flag, asked, logged in (("--task", args.name, config.task.name), ("--arch", args.arch, config.model.arch)):
+        if asked is not None and asked != logged:
+            raise UsageError(f"run {args.resume} is {flag} {logged}, not {asked}")
+    return config
+
+
+def _add_reproduce_parser(sub: Any) -> None:
+    reproduce = sub.add_parser(
+        "reproduce", help="rerun a logged run from its config; print old vs new metrics",
+        description="Rerun a finished run from its logged config.yaml (as a new run tagged reproduces=RUN_ID) "
+                    "and print every final metric old vs new. Warns where the code commit or package versions "
+                    "differ. Exit code 0 if all metrics are identical, 1 if not.")
+    reproduce.add_argument("run_id", metavar="RUN_ID", help="MLflow run id (see `bench runs --task TASK`)")
+    reproduce.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    reproduce.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from bench.reproduce import reproduce
+
+    table, identical, differences, new_id = reproduce(args.run_id, args.tracking_uri, not args.no_progress)
+    for line in differences:
+        print(f"bench: warning: {line}", file=sys.stderr)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    if not identical:
+        raise RunFailed(f"run {new_id} does not reproduce run {args.run_id}: "
+                        f"{int((~table['identical']).sum())} of {len(table)} metrics differ")
+    print(f"run {new_id} reproduces run {args.run_id}: all {len(table)} metrics identical")
     return 0
 
 
@@ -272,7 +322,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs, "sample": cmd_sample, "sweep": cmd_sweep}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs, "sample": cmd_sample, "sweep": cmd_sweep,
+            "reproduce": cmd_reproduce}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

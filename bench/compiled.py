@@ -32,9 +32,20 @@ class CompileWhenItPays(Callback):
         core = pl_module.net.core
         return core if isinstance(core, SteppedRecurrent) else None
 
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in checkpoints: a resumed run keeps the step function its first part chose."""
+        return {"decision": self.decision}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.decision = state.get("decision", self.decision)
+        self._resumed = True
+
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         core = self._core(pl_module)
         if core is None:
+            return
+        if getattr(self, "_resumed", False):
+            core.compiled = self.decision.startswith("compiled")
             return
         core.compiled = self.mode == "on"
         self.decision = "compiled (--compile on)" if self.mode == "on" else "eager"

@@ -62,6 +62,10 @@ class TrainConfig:
     device: str = option("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:N or mps")
     threads: int = option(0, "CPU threads for torch (0: 1 for small models, else one per core up to 4)", min=0)
     log_every: int = option(50, "log training loss every this many updates", min=1)
+    checkpoint_every: int = option(500, "save a resumable checkpoint to the run's artifacts at the first "
+                                        "validation this many updates after the last one (0: only at the end)", min=0)
+    deterministic: bool = option(False, "deterministic algorithms only (GPU: bitwise repeatable, slower; "
+                                        "CPU runs are repeatable without it)")
 
 
 @dataclasses.dataclass

@@ -28,6 +28,29 @@ class EvalSet:
         return iter(self.batches)
 
 
+class ReplayedStream:
+    """A resumed run's training stream: the same stream, with the batches consumed before the
+    checkpoint generated again and dropped, across epochs, so that the next batch is exactly the one
+    an uninterrupted run would train on — whatever state the task's stream keeps (generators,
+    shuffles). Costs only the generation time of those batches."""
+
+    def __init__(self, stream: Iterable[Batch], consumed: int) -> None:
+        self.stream, self.to_skip = stream, consumed
+
+    def __len__(self) -> int:
+        return len(self.stream)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Batch]:
+        batches = iter(self.stream)
+        while self.to_skip > 0:
+            try:
+                next(batches)
+                self.to_skip -= 1
+            except StopIteration:  # a whole epoch was consumed before the checkpoint
+                batches = iter(self.stream)
+        return batches
+
+
 class SequenceDataModule(pl.LightningDataModule):
     """Training stream, validation set and final evaluation sets of one task."""
 
@@ -46,7 +69,9 @@ class SequenceDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> Iterable[Batch]:
         train = self.config.train
-        return self.task.train_batches(train.batch_size, train.max_steps, train.seed, self.device)
+        stream = self.task.train_batches(train.batch_size, train.max_steps, train.seed, self.device)
+        consumed = self.trainer.global_step if self.trainer is not None else 0
+        return ReplayedStream(stream, consumed) if consumed else stream
 
     def val_dataloader(self) -> list[EvalSet]:
         return [self.eval_set("val")]

@@ -17,9 +17,12 @@ class MLflowMetricsLogger(Logger):
     one ``log_batch`` every ``flush_every`` seconds (and at the end) costs almost nothing.
     """
 
-    def __init__(self, tracker: Tracker, run_id: str, flush_every: float = 10.0) -> None:
+    def __init__(self, tracker: Tracker, run_id: str, flush_every: float = 10.0,
+                 already_logged: Mapping[str, int] | None = None) -> None:
         super().__init__()
         self.tracker, self.run_id, self.flush_every = tracker, run_id, flush_every
+        self.already_logged = dict(already_logged or {})
+        """A resumed run's last logged step per metric: the replayed steps up to it are not sent twice."""
         self._buffer: list[tuple[str, float, int, int]] = []
         self._last_flush = time.monotonic()
 
@@ -39,7 +42,7 @@ class MLflowMetricsLogger(Logger):
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         now = int(time.time() * 1000)
         for key, value in metrics.items():
-            if key != "epoch":
+            if key != "epoch" and (step or 0) > self.already_logged.get(key, -1):
                 self._buffer.append((key, float(value), now, step or 0))
         if time.monotonic() - self._last_flush > self.flush_every:
             self.flush()

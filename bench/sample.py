@@ -17,26 +17,18 @@ from bench.errors import UsageError
 
 def load_run_model(run_id: str, tracking_uri: str | None = None) -> tuple[object, torch.nn.Module]:
     """The task and the trained :class:`~bench.model.SequenceModel` of a logged run (in eval mode, on the CPU)."""
-    from bench.config import load_yaml, resolve
+    from bench.logged_runs import logged_config, open_logged_run
     from bench.model import SequenceModel
-    from bench.tracking import Tracker
     from bench.train import build_task
 
-    if not Tracker.exists(tracking_uri):
-        raise UsageError("no tracking store with runs here; train one with `bench run` (or pass --tracking-uri)")
-    tracker = Tracker(tracking_uri)
-    try:
-        tracker.client.get_run(run_id)
-    except Exception:
-        raise UsageError(f"no run {run_id!r} in this tracking store; see `bench runs --task TASK` for run ids") from None
+    tracker, _ = open_logged_run(run_id, tracking_uri)
+    config = logged_config(tracker, run_id)
     with tempfile.TemporaryDirectory() as folder:
         try:
-            config_path = tracker.client.download_artifacts(run_id, "config.yaml", folder)
             weights_path = tracker.client.download_artifacts(run_id, "model.pt", folder)
         except Exception:
             raise UsageError(f"run {run_id} has no saved weights (model.pt): it failed, or predates saving; "
                              "train it again with `bench run`") from None
-        config = resolve(load_yaml(config_path))
         task = build_task(config)
         if not hasattr(task, "decode") or task.input_kind != "tokens" or task.output_kind != "categorical":
             raise UsageError(f"task {config.task.name!r} does not generate text; sample a charlm run")

@@ -27,6 +27,8 @@ from bench.errors import UsageError
 # A misconfigured server should fail in seconds, not after MLflow's default minutes of retries.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+# Checkpoints and configs are downloaded quietly: stderr is for one-line errors.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 PACKAGES = ("torch", "lightning", "mlflow", "optuna", "rnnbench")
 

@@ -77,6 +77,8 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # torch 2.13 pytree deprecation in Lightning
+    # A resumed run replays its stream to the checkpoint (bench.data.ReplayedStream): it is resumable.
+    warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
 
 
 def best_weights_callback(monitor: str, mode: str) -> Any:
@@ -100,6 +102,12 @@ def best_weights_callback(monitor: str, mode: str) -> Any:
                 self.value, self.step = value, trainer.global_step
                 self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
 
+        def state_dict(self) -> dict[str, Any]:
+            return {"value": self.value, "step": self.step, "state": self.state}
+
+        def load_state_dict(self, state: dict[str, Any]) -> None:
+            self.value, self.step, self.state = state["value"], state["step"], state["state"]
+
     return BestWeights()
 
 
@@ -108,11 +116,13 @@ def fit(
     logger: Any = False,
     progress: bool = True,
     callbacks: Sequence[Any] = (),
+    checkpoint: str | None = None,
 ) -> RunResult:
     """Train ``config`` with Lightning, then evaluate train/val/test (and longer lengths).
 
     Same config, same device, same versions → same metrics: weights, data and dropout all derive
-    from ``config.train.seed``.
+    from ``config.train.seed``. ``checkpoint``: a local checkpoint file to continue from (see
+    :mod:`bench.checkpoints`); the result is the same as an uninterrupted run's.
     """
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
@@ -170,9 +180,10 @@ def fit(
         enable_model_summary=False,
         enable_progress_bar=progress,
         default_root_dir=str(bench_home() / "lightning"),
+        deterministic=train.deterministic or None,
     )
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint, weights_only=False)
     seconds = time.perf_counter() - started
     steps = trainer.global_step
     reason = str(stopper.stopping_reason) if stopper is not None and stopper.stopping_reason is not None else ""
@@ -206,6 +217,7 @@ def run(
     callbacks: Sequence[Any] = (),
     stop_exceptions: tuple[type[BaseException], ...] = (),
     on_start: Callable[[str], None] | None = None,
+    resume: str | None = None,
 ) -> RunResult:
     """:func:`fit` inside an MLflow run (experiment = task name unless given).
 
@@ -215,10 +227,23 @@ def run(
     Sweeps pass extra ``tags`` (parent run, trial number), Lightning ``callbacks`` (pruning),
     ``stop_exceptions`` — deliberate early stops such as a pruned trial, which end the run FINISHED
     with the tag ``stopped_by`` and are re-raised — and ``on_start``, called with the new run id.
+
+    ``resume``: the id of a stopped run of this same config, continued in that MLflow run from its
+    last checkpoint (metric steps go on without gap or repeat; see :mod:`bench.checkpoints`).
     """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return _run_tracked(config, Tracker(tracking_uri), experiment, run_name, progress, tags or {}, callbacks,
+                            stop_exceptions, on_start, resume, folder)
+
+
+def _run_tracked(config: RunConfig, tracker: Tracker, experiment: str | None, run_name: str | None, progress: bool,
+                 tags: dict[str, Any], callbacks: Sequence[Any], stop_exceptions: tuple[type[BaseException], ...],
+                 on_start: Callable[[str], None] | None, resume: str | None, folder: str) -> RunResult:
+    from bench.checkpoints import MLflowCheckpoints, prepare_resume
     from bench.logger import MLflowMetricsLogger
 
-    tracker = Tracker(tracking_uri)
     all_tags = {
         "task": config.task.name,
         "arch": config.model.arch,
@@ -227,14 +252,20 @@ def run(
         "device": "cuda" if torch.cuda.is_available() and config.train.device != "cpu" else "cpu",
         "mlflow.source.name": "bench run",
         **{f"version.{k}": v for k, v in package_versions().items()},
-        **(tags or {}),
+        **tags,
     }
-    run_id = tracker.start_run(experiment or config.task.name, run_name, config.flat(), all_tags, config.to_yaml())
-    logger = MLflowMetricsLogger(tracker, run_id)
+    checkpoint, logged = None, {}
+    if resume:
+        run_id = resume
+        checkpoint, logged = prepare_resume(tracker, run_id, config, folder)
+    else:
+        run_id = tracker.start_run(experiment or config.task.name, run_name, config.flat(), all_tags, config.to_yaml())
+    logger = MLflowMetricsLogger(tracker, run_id, already_logged=logged)
+    saver = MLflowCheckpoints(tracker, run_id, config, config.train.checkpoint_every)
     try:
         if on_start is not None:
             on_start(run_id)
-        result = fit(config, logger=logger, progress=progress, callbacks=callbacks)
+        result = fit(config, logger=logger, progress=progress, callbacks=[*callbacks, saver], checkpoint=checkpoint)
         logger.flush()
         tracker.log_metrics(run_id, {
             "num_parameters": result.num_parameters,

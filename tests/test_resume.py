@@ -1,0 +1,149 @@
+"""Checkpoints and `bench run --resume`: a run killed at a random step continues in the same MLflow
+run and ends exactly where an uninterrupted run ends; broken checkpoints are one-line errors."""
+from __future__ import annotations
+
+import errno
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import mlflow
+import pytest
+
+from bench.cli import main
+
+# Dropout and two layers: the resumed run must also restore the RNG that dropout draws from.
+RUN = ["run", "--task", "parity", "--opt", "length=6", "--arch", "gru", "--hidden-size", "16", "--num-layers", "2",
+       "--dropout", "0.1", "--max-steps", "1200", "--eval-every", "20", "--checkpoint-every", "40",
+       "--eval-size", "128", "--no-early-stop", "--threads", "1", "--no-progress"]
+
+
+def client(store):
+    return mlflow.tracking.MlflowClient(f"sqlite:///{store}/mlflow.db")
+
+
+def only_run(store, status=None):
+    c = client(store)
+    experiment = c.get_experiment_by_name("parity")
+    runs = c.search_runs([experiment.experiment_id])
+    return [r for r in runs if status is None or r.info.status == status]
+
+
+def artifact_folder(store, run_id) -> Path:
+    return Path(urlparse(client(store).get_run(run_id).info.artifact_uri).path)
+
+
+def history(store, run_id, key):
+    return sorted((p.step, p.value) for p in client(store).get_metric_history(run_id, key))
+
+
+def test_a_run_killed_at_a_random_step_resumes_to_exactly_the_uninterrupted_result(isolated_store, tmp_path, capsys):
+    assert main(RUN) == 0
+    (uninterrupted,) = only_run(isolated_store)
+
+    killed = subprocess.Popen([sys.executable, "-m", "bench.cli", *RUN], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    pointer = None
+    while time.monotonic() < deadline and pointer is None:
+        running = only_run(isolated_store, "RUNNING")
+        if running and (artifact_folder(isolated_store, running[0].info.run_id) / "checkpoints/latest.json").exists():
+            pointer = running[0].info.run_id
+        time.sleep(0.2)
+    assert pointer, "the run wrote no checkpoint"
+    time.sleep(random.uniform(0.0, 2.0))  # somewhere between two checkpoints
+    killed.kill()
+    killed.wait()
+    assert client(isolated_store).get_run(pointer).info.status == "RUNNING"  # nobody could mark it
+
+    assert main(["run", "--resume", pointer, "--no-progress"]) == 0
+    resumed = client(isolated_store).get_run(pointer)
+    assert resumed.info.status == "FINISHED" and int(resumed.data.tags["resumed_from_step"]) >= 40
+    finals = {k: v for k, v in uninterrupted.data.metrics.items() if k != "train_seconds"}
+    assert {k: resumed.data.metrics[k] for k in finals} == finals
+    for key in ("train/batch_loss", "val/loss", "val/seq_acc"):  # no gap, no repeated step
+        assert history(isolated_store, pointer, key) == history(isolated_store, uninterrupted.info.run_id, key)
+
+
+@pytest.fixture
+def stopped_run(isolated_store):
+    """A short run with checkpoints, then marked FAILED, as a crash would leave it."""
+    assert main([*RUN[:RUN.index("--max-steps")], "--max-steps", "80", *RUN[RUN.index("--eval-every"):]]) == 0
+    (run,) = only_run(isolated_store)
+    client(isolated_store).set_terminated(run.info.run_id, "FAILED")
+    return run.info.run_id
+
+
+def test_corrupt_checkpoints_are_a_one_line_error(bench_cli, usage_error, isolated_store, stopped_run):
+    for name in ("a.ckpt", "b.ckpt"):
+        path = artifact_folder(isolated_store, stopped_run) / "checkpoints" / name
+        if path.exists():
+            path.write_bytes(path.read_bytes()[:200])
+    usage_error(bench_cli("run", "--resume", stopped_run), f"the checkpoints of run {stopped_run} are corrupt")
+
+
+def test_a_checkpoint_written_by_another_architecture_is_refused(bench_cli, usage_error, isolated_store, stopped_run):
+    lstm = [*RUN[:RUN.index("--arch")], "--arch", "lstm", *RUN[RUN.index("--hidden-size"):]]
+    lstm[lstm.index("1200")] = "40"
+    assert main(lstm) == 0
+    (lstm_run,) = [r for r in only_run(isolated_store) if r.data.tags["arch"] == "lstm"]
+    target = artifact_folder(isolated_store, stopped_run) / "checkpoints"
+    shutil.rmtree(target)
+    shutil.copytree(artifact_folder(isolated_store, lstm_run.info.run_id) / "checkpoints", target)
+    usage_error(bench_cli("run", "--resume", stopped_run), "was written by another model (model.arch is 'lstm'")
+
+
+@pytest.mark.parametrize("args", [["run", "--resume"], ["reproduce"]])
+def test_a_run_id_that_is_not_in_the_store_is_a_one_line_error(bench_cli, usage_error, isolated_store, tmp_path, args):
+    """Mistyped, or logged to another store: both say where they looked and what to pass."""
+    from bench.tracking import Tracker
+
+    Tracker()  # creates the (empty) default store
+    usage_error(bench_cli(*args, "0123456789abcdef"), "no run '0123456789abcdef' in the tracking store")
+    other = f"sqlite:///{tmp_path}/other.db"
+    Tracker(other)
+    usage_error(bench_cli(*args, "0123456789abcdef", "--tracking-uri", other), "pass the --tracking-uri it was logged to")
+
+
+def test_resume_keeps_the_logged_config_and_refuses_finished_runs(bench_cli, usage_error, isolated_store, stopped_run):
+    usage_error(bench_cli("run", "--resume", stopped_run, "--lr", "0.1"), "--resume continues the run's logged config; drop --lr")
+    usage_error(bench_cli("run", "--resume", stopped_run, "--arch", "lstm"), f"run {stopped_run} is --arch gru, not lstm")
+    client(isolated_store).set_terminated(stopped_run, "FINISHED")
+    usage_error(bench_cli("run", "--resume", stopped_run), "finished; nothing to resume")
+
+
+def test_a_full_disk_mid_run_fails_the_run_with_the_reason_and_keeps_the_last_checkpoint(isolated_store, monkeypatch):
+    """The artifact store starts failing with ENOSPC after the first checkpoint (simulated: the
+    machine's disk cannot be filled safely in a test); the run ends FAILED saying so, and the
+    checkpoint written before is still the one a resume would load."""
+    from bench.checkpoints import download_checkpoint
+    from bench.config import resolve
+    from bench.train import run
+    from mlflow.tracking import MlflowClient
+
+    real_log_artifact = MlflowClient.log_artifact
+    writes = []
+
+    def log_artifact(self, run_id, local_path, artifact_path=None):
+        writes.append(local_path)
+        if artifact_path == "checkpoints" and len(writes) > 3:  # config.yaml, then a.ckpt + latest.json
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_log_artifact(self, run_id, local_path, artifact_path)
+
+    monkeypatch.setattr(MlflowClient, "log_artifact", log_artifact)
+    config = resolve({"task": {"name": "parity", "length": 4}, "model": {"arch": "gru", "hidden_size": 8},
+                      "train": {"max_steps": 200, "eval_every": 20, "checkpoint_every": 40, "eval_size": 64,
+                                "early_stop": False}})
+    with pytest.raises(OSError, match="No space left"):
+        run(config, progress=False)
+    (failed,) = only_run(isolated_store)
+    assert failed.info.status == "FAILED" and "No space left on device" in failed.data.tags["failure_reason"]
+    monkeypatch.setattr(MlflowClient, "log_artifact", real_log_artifact)
+    from bench.tracking import Tracker
+
+    path, step = download_checkpoint(Tracker(), failed.info.run_id, config, str(isolated_store / "dl"))
+    assert step == 40 and Path(path).stat().st_size > 0
