@@ -7,7 +7,7 @@ each metric exactly over a whole evaluation set. Nothing here knows a task or an
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterable
 
 import lightning.pytorch as pl
 import torch
@@ -120,6 +120,23 @@ class SequenceModel(pl.LightningModule):
         target = f"val/{self.task.target_metric}"
         for key, value in metrics.items():
             self.log(key, value, prog_bar=key == target)
+        if not self.trainer.sanity_checking:  # the task's feedback hook, e.g. a curriculum
+            val = {key.split("/", 1)[1]: value for key, value in metrics.items() if key.startswith("val/")}
+            for key, value in self.task.on_validation(val, self.evaluate).items():
+                self.log(f"val/{key}", float(value))
+
+    def evaluate(self, batches: Iterable[Batch]) -> dict[str, float]:
+        """The task's metrics pooled over ``batches`` with the current weights, without gradients,
+        each batch from a fresh state (what :meth:`Task.on_validation` calls to score sets of its own)."""
+        totals: dict[str, list[Tensor]] = {}
+        with torch.no_grad():
+            for batch in batches:
+                outputs, _ = self(batch.inputs)
+                for name, (total, count) in self.task.metrics(outputs, batch).items():
+                    pair = totals.setdefault(name, [torch.zeros((), dtype=torch.float64, device=total.device)] * 2)
+                    pair[0] = pair[0] + total.double()
+                    pair[1] = pair[1] + torch.as_tensor(count).double()
+        return {name: (total / count.clamp_min(1)).item() for name, (total, count) in totals.items()}
 
     def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._accumulate(batch, batch_idx, dataloader_idx)

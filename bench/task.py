@@ -17,7 +17,7 @@ evaluation at longer lengths than training (length generalisation).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Iterable, Iterator, Literal
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Literal
 
 import torch
 from torch import Tensor
@@ -104,6 +104,16 @@ class Task:
     def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
         """Metrics for one batch as ``(total, count)``; the output kind's standard set by default."""
         return standard_metrics(self.output_kind, outputs, batch.targets, batch.mask)
+
+    def on_validation(
+        self, metrics: dict[str, float], evaluate: Callable[[Iterable[Batch]], dict[str, float]]
+    ) -> dict[str, float]:
+        """Called after each validation during training, with that validation's metrics (names
+        without the ``val/`` prefix); returns extra values to log as ``val/NAME``. ``evaluate(batches)``
+        runs the model being trained (no gradients, each batch from a fresh state) and returns the
+        task's metrics pooled over ``batches``: a set of the task's own, e.g. a curriculum's current
+        difficulty (``tasks/program.py`` moves its curriculum up here). Does nothing by default."""
+        return {}
 
 
 @dataclasses.dataclass

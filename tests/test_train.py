@@ -47,10 +47,12 @@ def test_adding_problem_at_length_20_beats_the_baseline_by_far(arch):
 def test_copy_memory_at_delay_10_leaves_the_memoryless_baseline():
     """Arjovsky et al.'s layout (10 symbols of 8, delay 10): below half the baseline's cross-entropy.
 
-    Measured: LSTM (64 units, Adam 1e-2) reaches 0.26 vs the baseline's 0.69 in 3,000 steps (~30 s);
-    at Adam 1e-3 it sits on the baseline for minutes, as the literature reports.
+    Measured: LSTM (64 units, Adam 1e-2) reaches 0.27 vs the baseline's 0.69 in 4,000 steps (~35 s);
+    at 3,000 steps it is 0.26 on one CPU and 0.348 on another (float rounding differs between CPU
+    models, and the escape from the plateau is sensitive to it), hence the margin. At Adam 1e-3 it
+    sits on the baseline for minutes, as the literature reports.
     """
-    result = run("copy", "lstm", {"variant": "memory", "length": 10}, max_steps=3000, eval_every=500, lr=1e-2)
+    result = run("copy", "lstm", {"variant": "memory", "length": 10}, max_steps=4000, eval_every=500, lr=1e-2)
     assert result.metrics["test/loss"] < 0.5 * result.metrics["test/baseline"]
 
 
@@ -64,7 +66,8 @@ def test_same_seed_same_metrics_on_cpu():
 
 VARIANTS = [("parity", {}), ("copy", {"variant": "memory", "length": 3}), ("copy", {"variant": "ntm", "length": 4}),
             ("addition", {"variant": "binary", "length": 4}), ("addition", {"variant": "adding", "length": 6}),
-            ("music", {}), ("charlm", {})]
+            ("music", {}), ("charlm", {}), ("speech", {}), ("program", {"length": 1, "nesting": 1}),
+            ("program", {"variant": "memorize", "length": 3})]
 
 
 def test_every_registered_task_is_covered_here():
