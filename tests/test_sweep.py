@@ -102,6 +102,39 @@ def test_four_workers_make_exactly_the_trials_asked_log_each_one_and_resume_to_a
     status = bench_cli("sweep", "status", "--task", "parity")
     assert status.returncode == 0, status.stderr
     assert "parity/gru/params=any " in status.stdout and "parity/lstm/params=any/seeds" in status.stdout
+    assert_dashboard_lists(f"sqlite:///{isolated_store}/optuna.db", {"parity/gru/params=any", "parity/lstm/params=any"})
+
+
+def assert_dashboard_lists(storage, names):
+    """optuna-dashboard, started on the storage as it is, serves our studies and their trials."""
+    import json
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-c", "from optuna_dashboard._cli import main; main()",
+               storage, "--host", "127.0.0.1", "--port", str(port)]
+    dashboard = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as response:
+                    summaries = json.load(response)["study_summaries"]
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "optuna-dashboard did not answer"
+                time.sleep(0.5)
+        listed = {s["study_name"]: s["study_id"] for s in summaries}
+        assert names <= set(listed)
+        study_id = listed["parity/gru/params=any"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/{study_id}", timeout=10) as response:
+            assert len(json.load(response)["trials"]) == 4
+    finally:
+        dashboard.terminate()
+        dashboard.wait(timeout=10)
 
 
 def test_postgresql_storage_with_four_workers_holds_exactly_the_trials_asked(bench_cli, isolated_store, space_file):
