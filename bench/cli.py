@@ -11,6 +11,7 @@ import sys
 from typing import Any, Sequence
 
 from bench.errors import RunFailed, UsageError
+from bench.cli_report import REPORT_COMMANDS, add_report_parsers
 
 EXAMPLES = """examples:
   bench run --task parity --arch gru              train on the defaults, log to MLflow
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--experiment", metavar="NAME", help="experiment to read (default: the task name)")
     _add_sample_parser(sub)
     _add_sweep_parser(sub)
+    add_report_parsers(sub)
     _add_reproduce_parser(sub)
     return parser
 
@@ -106,10 +108,10 @@ def _add_sweep_parser(sub: Any) -> None:
     """``bench sweep``: an Optuna study per architecture, run by parallel workers (bench.sweep)."""
     sweep = sub.add_parser(
         "sweep", help="tune each architecture with Optuna (same budget each), then rerun the best over seeds",
-        description="One Optuna study per architecture (named TASK/ARCH/params=N), run by parallel worker "
-                    "processes; every trial is an MLflow run under the study's parent run. Running the same "
-                    "command again resumes. `bench sweep status --task T` shows the studies. "
-                    "The run flags below fix everything that is not searched.",
+        description="One Optuna study per architecture (named TASK/ARCH/params=N), run by parallel worker\n"
+                    "processes; every trial is an MLflow run under the study's parent run. Running the same\n"
+                    "command again resumes. `bench sweep status --task T` shows the studies. --arch takes a\n"
+                    "comma-separated list; the run flags below fix everything that is not searched.",
         epilog="examples:\n  bench sweep --task parity --arch gru,lstm --trials 50 --workers 2\n"
                "  bench sweep --task music --arch gru,lstm,vanilla --trials 200 --params 20000 --seeds 5\n"
                "  bench sweep --task parity --arch gru --storage postgresql://host/db   # on each machine\n"
@@ -324,6 +326,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs, "sample": cmd_sample, "sweep": cmd_sweep,
             "reproduce": cmd_reproduce}
+COMMANDS.update(REPORT_COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
