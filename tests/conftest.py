@@ -47,6 +47,26 @@ def bench_cli(tmp_path):
 
 
 @pytest.fixture
+def bench_main(tmp_path, monkeypatch):
+    """``bench`` called in this process (``bench.cli.main``): what :func:`bench_cli` returns, without the
+    seconds a new process spends importing torch and MLflow. For commands that fail before training."""
+    import contextlib
+    import io
+    import subprocess
+
+    from bench.cli import main
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(tmp_path)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+        return subprocess.CompletedProcess(["bench", *args], code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
 def small_data_options(tmp_path):
     """Task options that give a real-data task a tiny data file of its standard format.
 

@@ -49,14 +49,14 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("args, message", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
-def test_bad_input_is_one_line_exit_2_and_no_run(bench_cli, usage_error, isolated_store, args, message):
-    usage_error(bench_cli(*args), message)
+def test_bad_input_is_one_line_exit_2_and_no_run(bench_main, usage_error, isolated_store, args, message):
+    usage_error(bench_main(*args), message)
     assert store_runs(isolated_store) == []
 
 
-def test_malformed_yaml_is_one_line_exit_2(bench_cli, usage_error, tmp_path):
+def test_malformed_yaml_is_one_line_exit_2(bench_main, usage_error, tmp_path):
     (tmp_path / "bad.yaml").write_text("model: {arch: gru\ntrain: [")
-    usage_error(bench_cli("run", "--config", str(tmp_path / "bad.yaml")), "not valid YAML")
+    usage_error(bench_main("run", "--config", str(tmp_path / "bad.yaml")), "not valid YAML")
 
 
 def test_unwritable_tracking_location_is_one_line_exit_2(bench_cli, usage_error, tmp_path):
@@ -66,8 +66,8 @@ def test_unwritable_tracking_location_is_one_line_exit_2(bench_cli, usage_error,
     usage_error(result, "cannot write the tracking store")
 
 
-def test_unreachable_tracking_server_is_one_line_exit_2(bench_cli, usage_error):
-    usage_error(bench_cli("run", *SMALL, "--tracking-uri", "http://127.0.0.1:9"), "cannot use tracking store")
+def test_unreachable_tracking_server_is_one_line_exit_2(bench_main, usage_error):
+    usage_error(bench_main("run", *SMALL, "--tracking-uri", "http://127.0.0.1:9"), "cannot use tracking store")
 
 
 def test_nan_loss_stops_the_run_and_records_it_failed(bench_cli, isolated_store):

@@ -11,20 +11,20 @@ TINY = ["run", "--task", "parity", "--opt", "length=4", "--arch", "gru", "--hidd
         "--no-progress"]
 
 
-def test_reproduce_reruns_a_logged_run_and_finds_every_metric_identical(bench_cli, isolated_store):
+def test_reproduce_reruns_a_logged_run_and_finds_every_metric_identical(bench_main, isolated_store):
     assert main(TINY) == 0
     c = mlflow.tracking.MlflowClient(f"sqlite:///{isolated_store}/mlflow.db")
     (original,) = c.search_runs([c.get_experiment_by_name("parity").experiment_id])
     run_id = original.info.run_id
 
-    same = bench_cli("reproduce", run_id, "--no-progress")
+    same = bench_main("reproduce", run_id, "--no-progress")
     assert same.returncode == 0, same.stderr
     assert "metrics identical" in same.stdout and "test/seq_acc" in same.stdout
     assert "warning" not in same.stderr
 
     c.log_metric(run_id, "test/loss", 123.0, step=10**6)  # as if the result had been different
     c.set_tag(run_id, "version.torch", "0.0.1")
-    moved = bench_cli("reproduce", run_id, "--no-progress")
+    moved = bench_main("reproduce", run_id, "--no-progress")
     assert moved.returncode == 1
     assert "warning: version.torch: run 0.0.1" in moved.stderr
     assert "1 of" in moved.stderr and "metrics differ" in moved.stderr and "Traceback" not in moved.stderr

@@ -78,15 +78,15 @@ def stopped_run(isolated_store):
     return run.info.run_id
 
 
-def test_corrupt_checkpoints_are_a_one_line_error(bench_cli, usage_error, isolated_store, stopped_run):
+def test_corrupt_checkpoints_are_a_one_line_error(bench_main, usage_error, isolated_store, stopped_run):
     for name in ("a.ckpt", "b.ckpt"):
         path = artifact_folder(isolated_store, stopped_run) / "checkpoints" / name
         if path.exists():
             path.write_bytes(path.read_bytes()[:200])
-    usage_error(bench_cli("run", "--resume", stopped_run), f"the checkpoints of run {stopped_run} are corrupt")
+    usage_error(bench_main("run", "--resume", stopped_run), f"the checkpoints of run {stopped_run} are corrupt")
 
 
-def test_a_checkpoint_written_by_another_architecture_is_refused(bench_cli, usage_error, isolated_store, stopped_run):
+def test_a_checkpoint_written_by_another_architecture_is_refused(bench_main, usage_error, isolated_store, stopped_run):
     lstm = [*RUN[:RUN.index("--arch")], "--arch", "lstm", *RUN[RUN.index("--hidden-size"):]]
     lstm[lstm.index("1200")] = "40"
     assert main(lstm) == 0
@@ -94,26 +94,26 @@ def test_a_checkpoint_written_by_another_architecture_is_refused(bench_cli, usag
     target = artifact_folder(isolated_store, stopped_run) / "checkpoints"
     shutil.rmtree(target)
     shutil.copytree(artifact_folder(isolated_store, lstm_run.info.run_id) / "checkpoints", target)
-    usage_error(bench_cli("run", "--resume", stopped_run), "was written by another model (model.arch is 'lstm'")
+    usage_error(bench_main("run", "--resume", stopped_run), "was written by another model (model.arch is 'lstm'")
 
 
 @pytest.mark.parametrize("args", [["run", "--resume"], ["reproduce"]])
-def test_a_run_id_that_is_not_in_the_store_is_a_one_line_error(bench_cli, usage_error, isolated_store, tmp_path, args):
+def test_a_run_id_that_is_not_in_the_store_is_a_one_line_error(bench_main, usage_error, isolated_store, tmp_path, args):
     """Mistyped, or logged to another store: both say where they looked and what to pass."""
     from bench.tracking import Tracker
 
     Tracker()  # creates the (empty) default store
-    usage_error(bench_cli(*args, "0123456789abcdef"), "no run '0123456789abcdef' in the tracking store")
+    usage_error(bench_main(*args, "0123456789abcdef"), "no run '0123456789abcdef' in the tracking store")
     other = f"sqlite:///{tmp_path}/other.db"
     Tracker(other)
-    usage_error(bench_cli(*args, "0123456789abcdef", "--tracking-uri", other), "pass the --tracking-uri it was logged to")
+    usage_error(bench_main(*args, "0123456789abcdef", "--tracking-uri", other), "pass the --tracking-uri it was logged to")
 
 
-def test_resume_keeps_the_logged_config_and_refuses_finished_runs(bench_cli, usage_error, isolated_store, stopped_run):
-    usage_error(bench_cli("run", "--resume", stopped_run, "--lr", "0.1"), "--resume continues the run's logged config; drop --lr")
-    usage_error(bench_cli("run", "--resume", stopped_run, "--arch", "lstm"), f"run {stopped_run} is --arch gru, not lstm")
+def test_resume_keeps_the_logged_config_and_refuses_finished_runs(bench_main, usage_error, isolated_store, stopped_run):
+    usage_error(bench_main("run", "--resume", stopped_run, "--lr", "0.1"), "--resume continues the run's logged config; drop --lr")
+    usage_error(bench_main("run", "--resume", stopped_run, "--arch", "lstm"), f"run {stopped_run} is --arch gru, not lstm")
     client(isolated_store).set_terminated(stopped_run, "FINISHED")
-    usage_error(bench_cli("run", "--resume", stopped_run), "finished; nothing to resume")
+    usage_error(bench_main("run", "--resume", stopped_run), "finished; nothing to resume")
 
 
 def test_a_full_disk_mid_run_fails_the_run_with_the_reason_and_keeps_the_last_checkpoint(isolated_store, monkeypatch):

@@ -229,8 +229,8 @@ def test_ctrl_c_stops_the_workers_cleanly_and_the_same_command_resumes(tmp_path,
     (["--devices", "gpu0"], "give CUDA device numbers"),
     (["--arch", "gru,lstmm"], "unknown architecture 'lstmm'"),
 ])
-def test_bad_sweep_requests_are_one_line_errors(bench_cli, usage_error, args, message):
-    usage_error(bench_cli("sweep", "--task", "parity", "--arch", "gru", *args), message)
+def test_bad_sweep_requests_are_one_line_errors(bench_main, usage_error, args, message):
+    usage_error(bench_main("sweep", "--task", "parity", "--arch", "gru", *args), message)
 
 
 def test_pruned_trials_stop_at_a_validation_step_and_end_their_run_finished(isolated_store):

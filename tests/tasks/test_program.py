@@ -199,8 +199,8 @@ def test_memorize_copies_the_digits_presented_reversed_or_twice(reverse, double)
     (["--opt", "reverse=true"], "belong to the memorize variant"),
     (["--opt", "curriculum=smart"], "curriculum"),
 ])
-def test_impossible_options_are_one_line_and_exit_2(bench_cli, usage_error, args, message):
-    usage_error(bench_cli("run", "--task", "program", "--arch", "lstm", *args), message)
+def test_impossible_options_are_one_line_and_exit_2(bench_main, usage_error, args, message):
+    usage_error(bench_main("run", "--task", "program", "--arch", "lstm", *args), message)
 
 
 @pytest.mark.parametrize("options, message", [

@@ -191,8 +191,8 @@ BAD_DATA = {
 
 
 @pytest.mark.parametrize("make, message", BAD_DATA.values(), ids=BAD_DATA.keys())
-def test_bad_data_is_one_line_exit_2_before_any_run(bench_cli, usage_error, tmp_path, isolated_store, make, message):
-    result = bench_cli("run", "--task", "speech", "--opt", f"data={make(tmp_path)}", "--threads", "1", "--no-progress")
+def test_bad_data_is_one_line_exit_2_before_any_run(bench_main, usage_error, tmp_path, isolated_store, make, message):
+    result = bench_main("run", "--task", "speech", "--opt", f"data={make(tmp_path)}", "--threads", "1", "--no-progress")
     usage_error(result, message)
     assert not (isolated_store / "mlflow.db").exists()
 
