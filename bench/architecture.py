@@ -137,6 +137,12 @@ class SteppedRecurrent(Architecture):
         """Adjust a carried state before ``x`` is read (e.g. make room for T more memories)."""
         return state
 
+    def project(self, x: Tensor) -> Tensor:
+        """Work on the inputs that does not depend on the state, done once for the whole sequence
+        before the loop — e.g. the input half of the gates' matrix product, one large product instead
+        of T small ones; ``step`` then receives the projected ``x_t``. Identity by default."""
+        return x
+
     def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """One time step: ``x_t (B, D)`` → ``h_t (B, output_size)`` and the next state."""
         raise NotImplementedError
@@ -152,8 +158,9 @@ class SteppedRecurrent(Architecture):
             step = self._compiled_step
         self._recording = []
         outputs = []
-        for t in range(x.shape[1]):
-            h, state = step(x[:, t], state)
+        # unbind, not x[:, t]: the backward of T slices would write T zero-filled (B, T, D) gradients.
+        for x_t in self.project(x).unbind(1):
+            h, state = step(x_t, state)
             outputs.append(h)
         self.recorded = torch.stack(self._recording, 1) if self._recording else None
         return torch.stack(outputs, 1), state

@@ -10,9 +10,12 @@ time a name is looked up, so adding a task or an architecture is adding one file
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import importlib
+import importlib.util
 import pkgutil
+from pathlib import Path
 from typing import Callable, Generic, TypeVar
 
 from bench.errors import UsageError
@@ -52,6 +55,25 @@ class Registry(Generic[T]):
                 importlib.import_module(f"{self.package}.{module.name}")
         self._loaded = True
 
+    def summaries(self) -> dict[str, str]:
+        """Name → one-line summary of every plugin, read from the plugin files' source without
+        importing them: importing the plugins imports torch (~2 s), too slow for ``bench list``.
+
+        A plugin whose registration is not a literal ``@...register...("name")`` decorator on a
+        class is found by importing the package instead, as :meth:`names` does.
+        """
+        if not self._loaded:
+            spec = importlib.util.find_spec(self.package)
+            found: dict[str, str] | None = {}
+            for module in pkgutil.iter_modules(spec.submodule_search_locations if spec else []):
+                if module.name.startswith("_") or found is None:
+                    continue
+                path = Path(module.module_finder.path) / f"{module.name}.py"  # type: ignore[union-attr]
+                found = _registered_in(path, self.kind, found)
+            if found is not None:
+                return dict(sorted(found.items()))
+        return {name: self.get(name).summary() for name in self.names()}
+
     def names(self) -> list[str]:
         self.load()
         return sorted(self._classes)
@@ -66,6 +88,30 @@ class Registry(Generic[T]):
         raise UsageError(
             f"unknown {self.kind} {name!r} ({hint}); registered: {', '.join(self.names())}"
         )
+
+
+def _registered_in(path: Path, kind: str, found: dict[str, str]) -> dict[str, str] | None:
+    """Add the ``name → summary`` of each class registered as a ``kind`` in ``path`` to ``found``
+    (decorated ``@register_KIND("name")``); None if the file cannot be read that way (then the
+    caller imports the plugins)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    registered = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for decorator in node.decorator_list:
+            if (isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith(f"register_{kind}")
+                    and decorator.args and isinstance(decorator.args[0], ast.Constant)
+                    and isinstance(decorator.args[0].value, str)):
+                doc = ast.get_docstring(node) or ""
+                found[decorator.args[0].value] = doc.strip().splitlines()[0] if doc.strip() else ""
+                registered += 1
+    if not registered and "register" in path.read_text(encoding="utf-8"):
+        return None  # registers some other way
+    return found
 
 
 TASKS: Registry = Registry("task", "tasks")

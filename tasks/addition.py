@@ -64,12 +64,15 @@ class Addition(SyntheticTask):
     def _binary(self, n: int, bits: int, generator: torch.Generator, device: torch.device) -> Batch:
         operands = torch.randint(0, 2, (n, bits + 1, 2), generator=generator, device=device)
         operands[:, -1] = 0  # the extra step only flushes the carry
-        sums = torch.empty(n, bits + 1, dtype=torch.long, device=device)
-        carry = torch.zeros(n, dtype=torch.long, device=device)
-        for i in range(bits + 1):  # a loop over bit positions, vectorised over the batch
-            total = operands[:, i, 0] + operands[:, i, 1] + carry
-            sums[:, i] = total % 2
-            carry = total // 2
+        a, b = operands[..., 0], operands[..., 1]
+        generate, propagate = a & b, a ^ b
+        # The carry into bit i is the carry out of the last bit before i that does not propagate one
+        # (a carry-lookahead without a loop over bits: a Python loop here cost ~5% of a training step).
+        position = torch.arange(bits + 1, device=device)
+        last = torch.where(propagate == 0, position, -1).cummax(1).values
+        carry = torch.zeros_like(a)
+        carry[:, 1:] = generate.gather(1, last[:, :-1].clamp_min(0)) * (last[:, :-1] >= 0)
+        sums = propagate ^ carry
         mask = torch.ones(n, bits + 1, dtype=torch.bool, device=device)
         return Batch(operands.float(), sums, mask)
 

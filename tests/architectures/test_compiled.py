@@ -44,3 +44,30 @@ def test_a_short_run_does_not_pay_for_compiling():
                      {"length": 4, "score": "all"})
     result = fit(config, progress=False)
     assert result.step_function.startswith("eager (compiling")
+
+
+@pytest.mark.parametrize("per_step, max_steps, compiles", [
+    (0.1, 3000, False),    # 300 s left eager: compiling 60 s would be ~40% of the compiled run
+    (0.1, 10000, False),   # 1000 s left: under 10% of the eager rest, but ~26% of a compiled run
+    (0.1, 30000, True),    # 3000 s left: 60 s is ~5.7% of a 1060 s compiled run
+])
+def test_auto_compiles_only_if_compiling_is_under_a_tenth_of_the_compiled_run(monkeypatch, per_step, max_steps, compiles):
+    import types
+
+    import bench.compiled as compiled
+
+    clock = [0.0]
+    monkeypatch.setattr(compiled.time, "perf_counter", lambda: clock[0])
+    core = ARCHITECTURES.get("attention")(2, 4)
+    module = types.SimpleNamespace(net=types.SimpleNamespace(core=core), device=torch.device("cpu"))
+    trainer = types.SimpleNamespace(global_step=0, max_steps=max_steps)
+    callback = compiled.CompileWhenItPays("auto")
+    callback.on_train_start(trainer, module)
+    for step in range(callback.warmup + callback.probe + 1):
+        trainer.global_step = step
+        callback.on_train_batch_start(trainer, module, None, step)
+        clock[0] += per_step
+        trainer.global_step = step + 1
+        callback.on_train_batch_end(trainer, module, None, None, step)
+    assert core.compiled is compiles, callback.decision
+    assert callback.decision.startswith("compiled" if compiles else "eager (compiling")
