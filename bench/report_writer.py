@@ -28,15 +28,9 @@ MAIN_COLUMNS = ["arch", "parameters", "published", "hyperparameters", "seconds p
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    from bench.tracking import cpu_name
+
+    return f"{platform.system()} {platform.release()}, {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def inside_models(report: TaskReport, client: Any, folder: Path) -> tuple[pd.DataFrame, dict[str, dict]]:

@@ -90,6 +90,17 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def cpu_name() -> str:
+    """The CPU model (from /proc/cpuinfo on Linux), for the machine lines of reports and benchmarks."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def git_commit() -> str:
     """The commit of the rnnbench source that runs (``+dirty`` if it has uncommitted changes)."""
     source = Path(__file__).resolve().parent.parent

@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from bench.tracking import cpu_name
+from logged_run import run_logged
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "music"
@@ -27,32 +27,11 @@ PAPER = {("jsb", "gru"): 8.43, ("jsb", "lstm"): 8.45, ("jsb", "vanilla"): 8.91,
          ("nottingham", "gru"): 3.46, ("nottingham", "lstm"): 3.29, ("nottingham", "vanilla"): 4.05}
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def run_one(dataset: str, arch: str, data: Path, seed: int) -> dict:
     command = ["bench", "run", "--task", "music", "--arch", arch, "--opt", f"data={data}", "--seed", str(seed),
                "--threads", "1", "--no-progress", "--experiment", f"music-{dataset}-benchmark"]
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "bench.cli", *command[1:]], cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    print(out.stdout[-1500:], out.stderr[-1500:] if out.returncode else "", flush=True)
-    if out.returncode:
-        raise SystemExit(f"{' '.join(command)} failed with exit code {out.returncode}")
-    run_id = re.search(r"MLflow run (\w+)", out.stdout).group(1)
-    from mlflow.tracking import MlflowClient
-
-    from bench.tracking import Tracker
-
-    run = MlflowClient(Tracker(None).uri).get_run(run_id)
-    metrics = run.data.metrics
+    run, wall = run_logged(command)
+    run_id, metrics = run.info.run_id, run.data.metrics
     return {"dataset": dataset, "arch": arch, "command": " ".join(command), "run_id": run_id, "wall": wall,
             "test": metrics["test/nll_per_frame"], "val": metrics["val/nll_per_frame"],
             "train": metrics["train/nll_per_frame"], "steps": int(metrics["steps"]),

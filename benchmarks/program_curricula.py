@@ -13,25 +13,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench.tracking import cpu_name
+from logged_run import run_logged
 
 ROOT = Path(__file__).resolve().parent.parent
 CURRICULA = ["baseline", "naive", "mix", "combined"]
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def command(args: argparse.Namespace, curriculum: str, seed: int) -> list[str]:
@@ -43,19 +33,13 @@ def command(args: argparse.Namespace, curriculum: str, seed: int) -> list[str]:
 
 def run_one(args: argparse.Namespace, curriculum: str, seed: int) -> dict:
     cmd = command(args, curriculum, seed)
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "bench.cli", *cmd[1:]], cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    print(out.stdout[-800:], out.stderr[-1500:] if out.returncode else "", flush=True)
-    if out.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {out.returncode}")
-    run_id = re.search(r"MLflow run (\w+)", out.stdout).group(1)
+    run, wall = run_logged(cmd, shown=800)
+    run_id, metrics = run.info.run_id, run.data.metrics
     from mlflow.tracking import MlflowClient
 
     from bench.tracking import Tracker
 
     client = MlflowClient(Tracker(None).uri)
-    metrics = client.get_run(run_id).data.metrics
     level, reached = f"{args.length}, {args.nesting}", "—"
     if curriculum in ("naive", "combined"):
         lengths = client.get_metric_history(run_id, "val/curriculum_length")

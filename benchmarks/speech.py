@@ -16,45 +16,26 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.tracking import cpu_name
+from logged_run import run_logged
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "speech"
 FRAME = 20
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def run_one(arch: str, seed: int) -> dict:
     command = ["bench", "run", "--task", "speech", "--arch", arch, "--opt", f"data={os.path.relpath(DATA, ROOT)}",
                "--seed", str(seed),
                "--threads", "1", "--no-progress", "--experiment", "speech-benchmark"]
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "bench.cli", *command[1:]], cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    print(out.stdout[-1500:], out.stderr[-1500:] if out.returncode else "", flush=True)
-    if out.returncode:
-        raise SystemExit(f"{' '.join(command)} failed with exit code {out.returncode}")
-    run_id = re.search(r"MLflow run (\w+)", out.stdout).group(1)
-    from mlflow.tracking import MlflowClient
-
-    from bench.tracking import Tracker
-
-    run = MlflowClient(Tracker(None).uri).get_run(run_id)
+    run, wall = run_logged(command)
+    run_id = run.info.run_id
     m = run.data.metrics
     return {"model": arch, "command": " ".join(command), "run_id": run_id, "wall": wall,
             "test": m["test/nll_per_frame"], "mse": m["test/mse"], "val": m["val/nll_per_frame"],

@@ -34,14 +34,9 @@ NOTES = "<!-- notes -->"
 
 
 def machine(threads: int) -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from bench.tracking import cpu_name
+
+    cpu = cpu_name()
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.tracking import cpu_name
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from music import cpu_name  # noqa: E402  (shared machine description)
 
 SPACE = "train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n" \
         "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n"
