@@ -66,6 +66,8 @@ def runs_table(task: str, tracking_uri: str | None = None, experiment: str | Non
         "start": frame["start_time"].dt.strftime("%Y-%m-%d %H:%M"),
         "status": frame["status"],
     }
+    if "tags.sweep.role" in frame:  # a sweep's parent, trial or seed rerun; plain `bench run` runs: run
+        columns["role"] = frame["tags.sweep.role"].fillna("run")
     for param in SUMMARY_PARAMS:
         if f"params.{param}" in frame:
             columns[param.split(".", 1)[1]] = frame[f"params.{param}"]
