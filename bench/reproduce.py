@@ -36,8 +36,10 @@ def reproduce(run_id: str, tracking_uri: str | None = None, progress: bool = Tru
     experiment = tracker.client.get_experiment(old.info.experiment_id).name
     new = run(config, tracking_uri=tracking_uri, experiment=experiment, progress=progress,
               run_name=f"reproduce {old.info.run_name}", tags={"reproduces": run_id})
-    final = {**new.metrics, "steps": float(new.steps), "num_parameters": float(new.num_parameters)}
-    rows = [{"metric": k, "old": old.data.metrics.get(k), "new": final[k]} for k in sorted(final)]
+    # Both sides as MLflow holds them (Lightning logs float32 values; the in-memory result is float64).
+    logged = tracker.client.get_run(new.run_id).data.metrics
+    keys = sorted({*new.metrics, "steps", "num_parameters"})
+    rows = [{"metric": k, "old": old.data.metrics.get(k), "new": logged.get(k)} for k in keys]
     table = pd.DataFrame(rows, columns=["metric", "old", "new"])
     table["identical"] = table["old"] == table["new"]
     return table, bool(table["identical"].all()) and len(table) > 0, differences, new.run_id

@@ -7,7 +7,7 @@ import mlflow
 from bench.cli import main
 
 TINY = ["run", "--task", "parity", "--opt", "length=4", "--arch", "gru", "--hidden-size", "8", "--max-steps", "60",
-        "--eval-every", "20", "--eval-size", "64", "--dropout", "0.2", "--num-layers", "2", "--threads", "1",
+        "--eval-every", "20", "--eval-size", "100", "--dropout", "0.2", "--num-layers", "2", "--threads", "1",
         "--no-progress"]
 
 
