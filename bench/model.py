@@ -44,6 +44,16 @@ class SequenceModel(pl.LightningModule):
         self._train_state: State = None
         self._eval_state: State = None
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Lightning records the running hook's name on the module around every hook call (~20
+        times a step); ``nn.Module.__setattr__`` checks each value against parameters, buffers and
+        submodules first, which was ~4% of a small model's step (results/BENCHMARKS.md). The name is
+        a plain string attribute: set it directly."""
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            torch.nn.Module.__setattr__(self, name, value)  # (named, not super(): benchmarks reuse this method)
+
     @property
     def num_parameters(self) -> int:
         return self.net.num_parameters
@@ -59,7 +69,7 @@ class SequenceModel(pl.LightningModule):
     # -- training -----------------------------------------------------------------------------
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         state = self._train_state if self.task.carries_state else None
-        outputs, state = self(batch.inputs, state)
+        outputs, state = self.net(batch.inputs, state)
         if self.task.carries_state:
             self._train_state = detach_state(state)
         loss = masked_mean_loss(self.task.output_kind, outputs, batch.targets, batch.mask)
@@ -79,10 +89,14 @@ class SequenceModel(pl.LightningModule):
         is the same."""
         trainer = self.trainer
         step = trainer.global_step  # updates done, this batch's included
-        bar = trainer.progress_bar_callback
-        refresh = getattr(bar, "refresh_rate", 0) if bar is not None else 0
-        if step % trainer.log_every_n_steps == 0 or (refresh and step % refresh == 0) or trainer.should_stop:
+        if step % self._log_every == 0 or (self._refresh and step % self._refresh == 0) or trainer.should_stop:
             self.log("train/batch_loss", outputs["loss"], prog_bar=True, on_step=True, on_epoch=False)
+
+    def on_train_start(self) -> None:
+        """When the batch loss is shown or sent (:meth:`on_train_batch_end`), looked up once."""
+        bar = self.trainer.progress_bar_callback
+        self._refresh = getattr(bar, "refresh_rate", 0) if bar is not None else 0
+        self._log_every = self.trainer.log_every_n_steps
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         train = self.config.train

@@ -49,7 +49,8 @@ class SequenceNetwork(nn.Module):
         self.embedding = (nn.Embedding(task.input_size, model.embed_dim)
                           if task.input_kind == "tokens" and model.embed_dim > 0 else None)
         self.core = build_architecture(task, model)
-        self.output_dropout = nn.Dropout(model.dropout)
+        # None without dropout: a Dropout(0) module call is a few µs a step for nothing.
+        self.output_dropout = nn.Dropout(model.dropout) if model.dropout > 0 else None
         self.head = nn.Linear(self.core.output_size, head_size(task.output_kind, task.output_size))
 
     @property
@@ -66,4 +67,6 @@ class SequenceNetwork(nn.Module):
 
     def forward(self, inputs: Tensor, state: State = None) -> tuple[Tensor, State]:
         features, state = self.core(self.encode(inputs), state)
-        return self.head(self.output_dropout(features)), state
+        if self.output_dropout is not None:
+            features = self.output_dropout(features)
+        return self.head(features), state

@@ -81,6 +81,27 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
 
 
+def unprofiled() -> Any:
+    """A Lightning profiler that profiles nothing, at no cost.
+
+    Lightning wraps each of its ~70 hook and strategy calls per training step in
+    ``trainer.profiler.profile(name)``; its default (``PassThroughProfiler``) records nothing but
+    still builds a generator-based context manager each time — measured ~6% of a small model's
+    step (results/BENCHMARKS.md). This one hands back one reusable empty context.
+    """
+    import contextlib
+
+    from lightning.pytorch.profilers import PassThroughProfiler
+
+    class Unprofiled(PassThroughProfiler):
+        _nothing = contextlib.nullcontext()
+
+        def profile(self, action_name: str) -> Any:  # type: ignore[override]
+            return self._nothing
+
+    return Unprofiled()
+
+
 def best_weights_callback(monitor: str, mode: str) -> Any:
     """A callback that keeps a copy of the weights at the best validation so far, in memory (no
     checkpoint files), so that a run with ``patience`` is evaluated as early stopping means: at its
@@ -127,6 +148,7 @@ def fit(
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
 
+    from bench.architecture import SteppedRecurrent
     from bench.compiled import CompileWhenItPays
     from bench.data import SequenceDataModule
     from bench.model import SequenceModel
@@ -142,7 +164,9 @@ def fit(
     datamodule = SequenceDataModule(task, config)
 
     compiler = CompileWhenItPays(config.model.compile)
-    all_callbacks = [*callbacks, compiler]
+    # Only a stepped (custom) cell has a step function to decide about: every callback costs a few
+    # µs per hook per step, which a fused kernel's run should not pay for nothing.
+    all_callbacks = [*callbacks, compiler] if isinstance(model.net.core, SteppedRecurrent) else [*callbacks]
     stopper = None
     monitor = f"val/{task.target_metric}"
     patience = train.patience
@@ -181,6 +205,7 @@ def fit(
         enable_progress_bar=progress,
         default_root_dir=str(bench_home() / "lightning"),
         deterministic=train.deterministic or None,
+        profiler=unprofiled(),
     )
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint, weights_only=False)

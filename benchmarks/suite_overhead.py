@@ -4,14 +4,15 @@ Both sides train the same network (the raw loop copies the harness network's ini
 plain ``nn.LSTM`` + ``nn.Linear``) on the same batches (the task's own seeded stream) with the same
 optimizer, clipping and loss. The harness side is :func:`bench.train.run` itself — Lightning,
 :class:`bench.model.SequenceModel`, the MLflow metrics logger and checkpoint callback, in a
-throw-away MLflow store — timed by a callback between the start of step ``skip`` and the start of
-step ``skip + steps``; the raw loop is timed over the same window. Validation is set to happen only
-after the window (it is not a training step). The runs alternate, and each side's best (least
-disturbed) repeat is kept.
+throw-away MLflow store. The raw loop runs inside that run, interleaved step by step
+(:func:`interleaved`), and both are timed over steps ``skip`` to ``skip + steps``. Validation is set
+to happen only after the window (it is not a training step). The median of the repeats' ratios is
+kept (:func:`compare`).
 """
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -61,36 +62,91 @@ def clocks() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def since(started: tuple[float, float]) -> tuple[float, float]:
-    wall, cpu = clocks()
-    return wall - started[0], cpu - started[1]
+class RawLoop:
+    """The hand-written side: plain ``nn.LSTM`` + ``nn.Linear`` with the harness network's initial
+    weights, the same batches (the task's own seeded stream), loss, clipping and Adam — one
+    :meth:`step` at a time, so that it can run interleaved with a Lightning run."""
+
+    def __init__(self, config: Any) -> None:
+        import lightning.pytorch as pl
+
+        from bench.network import SequenceNetwork, build_task
+
+        torch.set_num_threads(config.train.threads)
+        pl.seed_everything(config.train.seed, verbose=False)
+        task = build_task(config)
+        initial = SequenceNetwork(task, config.model)  # only for its initial weights
+        m, t = config.model, config.train
+        self.lstm = nn.LSTM(task.input_size, m.hidden_size, m.num_layers, batch_first=True)
+        self.lstm.load_state_dict(initial.core.rnn.state_dict())
+        self.head = nn.Linear(m.hidden_size, task.output_size)
+        self.head.load_state_dict(initial.head.state_dict())
+        self.params = [*self.lstm.parameters(), *self.head.parameters()]
+        self.optimizer = torch.optim.Adam(self.params, lr=t.lr)
+        self.clip, self.vocabulary, self.carries_state = t.clip_grad_norm, task.input_size, task.carries_state
+        self.batches = iter(task.train_batches(t.batch_size, t.max_steps, t.seed, torch.device("cpu")))
+        self.state: Any = None
+
+    def step(self) -> None:
+        batch = next(self.batches)
+        out, state = self.lstm(F.one_hot(batch.inputs, self.vocabulary).float(), self.state if self.carries_state else None)
+        self.state = tuple(s.detach() for s in state)
+        losses = F.cross_entropy(self.head(out).transpose(1, 2), batch.targets, reduction="none")
+        weights = batch.mask.float()
+        loss = (losses * weights).sum() / weights.sum().clamp_min(1.0)
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.clip:
+            nn.utils.clip_grad_norm_(self.params, self.clip)
+        self.optimizer.step()
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """Named as in :class:`bench.network.SequenceNetwork`, to compare with the harness's."""
+        weights = {"core.rnn." + k: v for k, v in self.lstm.state_dict().items()}
+        weights.update({"head." + k: v for k, v in self.head.state_dict().items()})
+        return weights
 
 
-class StepWindow:
-    """A Lightning callback: seconds from the start of step ``skip`` to the start of step ``skip + steps``."""
+def interleaved(raw: RawLoop, skip: int, steps: int) -> Any:
+    """A Lightning callback that runs the raw loop in lock-step with the Lightning run it is in: at
+    the start of every Lightning step, one raw step. It times both over steps ``skip`` to
+    ``skip + steps``: a Lightning step from the end of the raw step before it to the start of the
+    next one; a raw step on its own. Each side's sum is (wall, CPU) seconds in ``.lightning`` and
+    ``.raw``. Steps of the two sides alternate millisecond by millisecond, so a shared machine
+    whose speed drifts slows both alike (separate runs of each side a few seconds apart differed by
+    up to ±15%, results/BENCHMARKS.md)."""
+    from lightning.pytorch.callbacks import Callback
 
-    def __new__(cls, skip: int, steps: int) -> Any:
-        from lightning.pytorch.callbacks import Callback
+    class _Interleaved(Callback):
+        def __init__(self) -> None:
+            self.lightning, self.raw = [0.0, 0.0], [0.0, 0.0]
+            self._mark = (0.0, 0.0)
 
-        class _Window(Callback):
-            def __init__(self) -> None:
-                self.skip, self.steps = skip, steps
-                self.started, self.seconds = (0.0, 0.0), (float("nan"), float("nan"))
+        @staticmethod
+        def _add(total: list[float], started: tuple[float, float], ended: tuple[float, float]) -> None:
+            total[0] += ended[0] - started[0]
+            total[1] += ended[1] - started[1]
 
-            def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
-                if trainer.global_step == self.skip:
-                    self.started = clocks()
-                elif trainer.global_step == self.skip + self.steps:
-                    self.seconds = since(self.started)
+        def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+            step = trainer.global_step
+            now = clocks()
+            if skip < step <= skip + steps:
+                self._add(self.lightning, self._mark, now)
+            raw.step()
+            self._mark = clocks()
+            if skip <= step < skip + steps:
+                self._add(self.raw, now, self._mark)
 
-        return _Window()
+    return _Interleaved()
 
 
-def harness_step(config: Any, skip: int, steps: int) -> tuple[tuple[float, float], Any]:
-    """Seconds per step of ``bench run``'s training loop (bench.train.run, MLflow logger included)."""
+def harness_step(config: Any, skip: int, steps: int) -> dict[str, Any]:
+    """``bench run``'s training loop (bench.train.run, MLflow logger included) with the raw loop
+    interleaved: per-step seconds of both, and whether both trained to the same weights."""
     from bench.train import run
 
-    window = StepWindow(skip, steps)
+    raw = RawLoop(config)
+    window = interleaved(raw, skip, steps)
     with tempfile.TemporaryDirectory() as home:
         old = os.environ.get("RNNBENCH_HOME")
         os.environ["RNNBENCH_HOME"] = home
@@ -101,83 +157,52 @@ def harness_step(config: Any, skip: int, steps: int) -> tuple[tuple[float, float
                 os.environ.pop("RNNBENCH_HOME", None)
             else:
                 os.environ["RNNBENCH_HOME"] = old
-    return tuple(x / steps for x in window.seconds), result.model
+    trained = result.model.net.state_dict()
+    same = all(torch.allclose(trained[k], v, rtol=1e-4, atol=1e-6) for k, v in raw.weights().items())
+    return {"lightning": [x / steps for x in window.lightning], "raw": [x / steps for x in window.raw], "same": same}
 
 
-def raw_step(config: Any, skip: int, steps: int) -> tuple[tuple[float, float], dict[str, torch.Tensor]]:
-    """Seconds per step of a hand-written loop: the same weights, batches, loss, clipping and Adam."""
-    import lightning.pytorch as pl
-
-    from bench.network import SequenceNetwork, build_task
-
-    torch.set_num_threads(config.train.threads)
-    pl.seed_everything(config.train.seed, verbose=False)
-    task = build_task(config)
-    initial = SequenceNetwork(task, config.model)  # only for its initial weights
-    m = config.model
-    lstm = nn.LSTM(task.input_size, m.hidden_size, m.num_layers, batch_first=True)
-    lstm.load_state_dict(initial.core.rnn.state_dict())
-    head = nn.Linear(m.hidden_size, task.output_size)
-    head.load_state_dict(initial.head.state_dict())
-    params = [*lstm.parameters(), *head.parameters()]
-    t = config.train
-    optimizer = torch.optim.Adam(params, lr=t.lr)
-    vocabulary = task.input_size
-    state = None
-    started, seconds = (0.0, 0.0), (0.0, 0.0)
-    for i, batch in enumerate(task.train_batches(t.batch_size, t.max_steps, t.seed, torch.device("cpu"))):
-        if i == skip:
-            started = clocks()
-        if i == skip + steps:
-            seconds = since(started)
-        if i == t.max_steps:
-            break
-        out, state = lstm(F.one_hot(batch.inputs, vocabulary).float(), state if task.carries_state else None)
-        state = tuple(s.detach() for s in state)
-        losses = F.cross_entropy(head(out).transpose(1, 2), batch.targets, reduction="none")
-        weights = batch.mask.float()
-        loss = (losses * weights).sum() / weights.sum().clamp_min(1.0)
-        optimizer.zero_grad()
-        loss.backward()
-        if t.clip_grad_norm:
-            nn.utils.clip_grad_norm_(params, t.clip_grad_norm)
-        optimizer.step()
-    weights = {"core.rnn." + k: v for k, v in lstm.state_dict().items()}
-    weights.update({"head." + k: v for k, v in head.state_dict().items()})
-    return tuple(x / steps for x in seconds), weights
-
-
-def compare(size: Size, threads: int, repeats: int) -> dict[str, Any]:
-    """Best-of-``repeats`` seconds/step of both sides (wall and CPU), alternating, and whether both
-    computed the same weights."""
+def compare(size: Size, threads: int, repeats: int, floor: bool = False) -> dict[str, Any]:
+    """Per-step seconds of ``bench run`` and of the raw loop run interleaved with it (and, with
+    ``floor``, of a bare Lightning loop as it is and tuned, each interleaved with a raw loop: the
+    :func:`floor_step`\ s): the median over
+    ``repeats`` runs of each ratio, and whether the harness and the raw loop trained to the same
+    weights."""
     config = config_for(size, threads)
-    harness, raw, same = [], [], True
+    runs: list[dict[str, float]] = []
+    same = True
     for _ in range(repeats):
-        seconds, weights = raw_step(config, size.skip, size.steps)
-        raw.append(seconds)
-        seconds, model = harness_step(config, size.skip, size.steps)
-        harness.append(seconds)
-        trained = model.net.state_dict()
-        same = same and all(torch.allclose(trained[k], v, rtol=1e-4, atol=1e-6) for k, v in weights.items())
-    best_h, best_r = (min(x[0] for x in harness), min(x[1] for x in harness)), (min(x[0] for x in raw), min(x[1] for x in raw))
-    return {"harness_ms": best_h[0] * 1000, "raw_ms": best_r[0] * 1000, "ratio": best_h[0] / best_r[0],
-            "cpu_ratio": best_h[1] / best_r[1], "harness_cpu_ms": best_h[1] * 1000, "raw_cpu_ms": best_r[1] * 1000,
-            "same_weights": same}
+        h = harness_step(config, size.skip, size.steps)
+        same = same and h["same"]
+        row = {"harness_ms": h["lightning"][0] * 1000, "raw_ms": h["raw"][0] * 1000,
+               "ratio": h["lightning"][0] / h["raw"][0], "cpu_ratio": h["lightning"][1] / h["raw"][1]}
+        if floor:
+            for name, tuned in (("floor", False), ("tuned_floor", True)):
+                f = floor_step(config, size, tuned)
+                row.update({f"{name}_ms": f["lightning"][0] * 1000, f"{name}_raw_ms": f["raw"][0] * 1000,
+                            f"{name}_ratio": f["lightning"][0] / f["raw"][0]})
+        runs.append(row)
+    result: dict[str, Any] = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    result["ratios"] = [round(r["ratio"], 3) for r in runs]
+    result["same_weights"] = same
+    return result
 
 
-def lightning_floor(size: Size, threads: int, repeats: int) -> dict[str, Any]:
-    """What Lightning's automatic loop alone costs over the raw loop: the same step (one-hot, LSTM,
-    head, masked loss, clipping, Adam) as a bare LightningModule, no logger, no callback but the
-    timer — the least any Lightning-based harness can cost."""
+def floor_step(config: Any, size: Size, tuned: bool = False) -> dict[str, Any]:
+    """Seconds per step of Lightning's automatic loop alone (and of the raw loop interleaved with
+    it): the same step (one-hot, LSTM, head, masked loss, clipping, Adam) as a bare LightningModule,
+    no logger, no callback but the timer — Lightning's defaults, the least a harness built on a
+    default ``Trainer`` costs; ``tuned``: with the two changes to Lightning's per-step bookkeeping
+    that ``bench run`` makes (:meth:`bench.model.SequenceModel.__setattr__`, :func:`bench.train.unprofiled`)."""
     import lightning.pytorch as pl
 
+    from bench.model import SequenceModel
     from bench.network import build_task
-    from bench.train import _quiet_lightning
+    from bench.train import _quiet_lightning, unprofiled
 
     _quiet_lightning()
-    config = config_for(size, threads)
     t = config.train
-    torch.set_num_threads(threads)
+    torch.set_num_threads(t.threads)
 
     class Bare(pl.LightningModule):
         def __init__(self, inputs: int, hidden: int, outputs: int) -> None:
@@ -198,23 +223,24 @@ def lightning_floor(size: Size, threads: int, repeats: int) -> dict[str, Any]:
         def transfer_batch_to_device(self, batch: Any, device: Any, dataloader_idx: int) -> Any:
             return batch
 
-    floor, raw = [], []
-    for _ in range(repeats):
-        raw.append(raw_step(config, size.skip, size.steps)[0][0])
-        task = build_task(config)
-        window = StepWindow(size.skip, size.steps)
-        trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=t.max_steps, logger=False, enable_checkpointing=False,
-                             enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                             gradient_clip_val=t.clip_grad_norm or None, callbacks=[window])
-        pl.seed_everything(t.seed, verbose=False)
-        trainer.fit(Bare(task.input_size, size.hidden, task.output_size),
-                    train_dataloaders=task.train_batches(t.batch_size, t.max_steps, t.seed, torch.device("cpu")))
-        floor.append(window.seconds[0] / size.steps)
-    return {"floor_ms": min(floor) * 1000, "raw_ms": min(raw) * 1000, "ratio": min(floor) / min(raw)}
+        if tuned:
+            __setattr__ = SequenceModel.__setattr__
+
+    raw = RawLoop(config)
+    task = build_task(config)
+    window = interleaved(raw, size.skip, size.steps)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=t.max_steps, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                         gradient_clip_val=t.clip_grad_norm or None, callbacks=[window],
+                         **({"profiler": unprofiled()} if tuned else {}))
+    pl.seed_everything(t.seed, verbose=False)
+    trainer.fit(Bare(task.input_size, size.hidden, task.output_size),
+                train_dataloaders=task.train_batches(t.batch_size, t.max_steps, t.seed, torch.device("cpu")))
+    return {"lightning": [x / size.steps for x in window.lightning], "raw": [x / size.steps for x in window.raw]}
 
 
 if __name__ == "__main__":
     import sys
 
     chosen = {"standard": STANDARD, "tiny": TINY, "charlm": CHARLM}[sys.argv[1] if len(sys.argv) > 1 else "tiny"]
-    print(compare(chosen, 1, int(sys.argv[2]) if len(sys.argv) > 2 else 2))
+    print(compare(chosen, 1, int(sys.argv[2]) if len(sys.argv) > 2 else 2, floor=chosen is TINY))
