@@ -1,6 +1,6 @@
 """The performance suite of issue 7: every target as a ratio measured side by side, pass or fail.
 
-    python benchmarks/suite.py                 # everything (~6 min on 2 idle CPU cores), writes results/BENCHMARKS.md
+    python benchmarks/suite.py                 # everything (~7 min on 2 idle CPU cores), writes results/BENCHMARKS.md
     python benchmarks/suite.py --only 1,5      # some targets; --quick: fewer repeats, warm compile cache
     python benchmarks/suite.py --no-write      # print only
 
