@@ -43,12 +43,14 @@ class SequenceModel(pl.LightningModule):
         self._totals: dict[str, list[Tensor]] = {}
         self._train_state: State = None
         self._eval_state: State = None
+        self._refresh, self._log_every = 0, config.train.log_every  # set from the trainer in on_train_start
 
     def __setattr__(self, name: str, value: Any) -> None:
-        """Lightning records the running hook's name on the module around every hook call (~20
+        """Lightning records the running hook's name on the module around every hook call (~44
         times a step); ``nn.Module.__setattr__`` checks each value against parameters, buffers and
-        submodules first, which was ~4% of a small model's step (results/BENCHMARKS.md). The name is
-        a plain string attribute: set it directly."""
+        submodules first. The name is a plain string attribute: set it directly. (With
+        :func:`bench.train.unprofiled`, a bare Lightning loop's overhead on a tiny model went from
+        1.29x to 1.24x a raw loop's step: results/BENCHMARKS.md.)"""
         if name == "_current_fx_name":
             object.__setattr__(self, name, value)
         else:

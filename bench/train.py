@@ -86,8 +86,10 @@ def unprofiled() -> Any:
 
     Lightning wraps each of its ~70 hook and strategy calls per training step in
     ``trainer.profiler.profile(name)``; its default (``PassThroughProfiler``) records nothing but
-    still builds a generator-based context manager each time — measured ~6% of a small model's
-    step (results/BENCHMARKS.md). This one hands back one reusable empty context.
+    still builds a generator-based context manager each time. This one hands back one reusable
+    empty context (with :meth:`bench.model.SequenceModel.__setattr__`: 1.29x → 1.24x for a bare
+    Lightning loop on a tiny model, results/BENCHMARKS.md). bench has no ``--profiler``: profile a
+    run from outside (py-spy, or ``torch.profiler`` around :func:`fit`).
     """
     import contextlib
 

@@ -49,7 +49,7 @@ def config_for(size: Size, threads: int) -> Any:
 
     steps = size.skip + size.steps + 1
     train = {"max_steps": steps, "eval_every": steps, "eval_size": 64, "threads": threads, "seed": 0,
-             "early_stop": False, **size.train}
+             "early_stop": False, "device": "cpu", **size.train}  # the raw loop runs on the CPU
     if size.task == "charlm":  # the task's recommended run, only shorter; keep its evaluation off the window
         train.pop("eval_size")
     return resolve(overrides={"task": {"name": size.task}, "model": {"arch": "lstm", "hidden_size": size.hidden,
@@ -177,7 +177,8 @@ def compare(size: Size, threads: int, repeats: int, floor: bool = False) -> dict
         row = {"harness_ms": h["lightning"][0] * 1000, "raw_ms": h["raw"][0] * 1000,
                "ratio": h["lightning"][0] / h["raw"][0], "cpu_ratio": h["lightning"][1] / h["raw"][1]}
         if floor:
-            for name, tuned in (("floor", False), ("tuned_floor", True)):
+            order = (("floor", False), ("tuned_floor", True))
+            for name, tuned in order if len(runs) % 2 == 0 else order[::-1]:  # alternate which goes first
                 f = floor_step(config, size, tuned)
                 row.update({f"{name}_ms": f["lightning"][0] * 1000, f"{name}_raw_ms": f["raw"][0] * 1000,
                             f"{name}_ratio": f["lightning"][0] / f["raw"][0]})

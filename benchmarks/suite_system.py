@@ -113,7 +113,7 @@ def _child_peak_rss_mb(args: list[str], env: dict[str, str]) -> tuple[float, flo
     """(peak RSS in MB, seconds) of one ``bench ARGS`` process, as the process itself reports it:
     Linux's ``VmHWM``, the high-water mark of the process's own address space. Not ``ru_maxrss``
     (wait4's or the child's own): Linux carries it across exec, so a child forked from this big
-    process reports this process's size (2.7 GB in the suite run of 08:49, for a ~0.6 GB run)."""
+    process reports this process's size (2.7 GB in a suite run on 2026-11-22, for a ~0.6 GB run)."""
     code = ("import resource, sys; from bench.cli import main; code = main(sys.argv[1:]); "
             "status = dict(l.split(':', 1) for l in open('/proc/self/status')) if sys.platform == 'linux' else {}; "
             "kb = int(status['VmHWM'].split()[0]) if 'VmHWM' in status else "
