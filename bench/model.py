@@ -7,6 +7,7 @@ each metric exactly over a whole evaluation set. Nothing here knows a task or an
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Iterable
 
 import lightning.pytorch as pl
@@ -44,6 +45,7 @@ class SequenceModel(pl.LightningModule):
         self._train_state: State = None
         self._eval_state: State = None
         self._refresh, self._log_every = 0, config.train.log_every  # set from the trainer in on_train_start
+        self._seconds_before, self._fit_started = 0.0, time.perf_counter()
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Lightning records the running hook's name on the module around every hook call (~44
@@ -99,6 +101,23 @@ class SequenceModel(pl.LightningModule):
         bar = self.trainer.progress_bar_callback
         self._refresh = getattr(bar, "refresh_rate", 0) if bar is not None else 0
         self._log_every = self.trainer.log_every_n_steps
+
+    # -- the training clock, across a resume ----------------------------------------------------
+    @property
+    def seconds_trained(self) -> float:
+        """Seconds of training behind the current weights: this fit's so far and, in a resumed run,
+        the time up to the checkpoint it resumed from (what was trained after that checkpoint and
+        lost with the stop is not counted: it is trained again)."""
+        return self._seconds_before + time.perf_counter() - self._fit_started
+
+    def on_fit_start(self) -> None:  # after a checkpoint is restored
+        self._fit_started = time.perf_counter()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["rnnbench_train_seconds"] = self.seconds_trained
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._seconds_before = float(checkpoint.get("rnnbench_train_seconds", 0.0))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         train = self.config.train

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import time
 import warnings
 from typing import Any, Callable, Sequence
 
@@ -209,9 +208,8 @@ def fit(
         deterministic=train.deterministic or None,
         profiler=unprofiled(),
     )
-    started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint, weights_only=False)
-    seconds = time.perf_counter() - started
+    seconds = model.seconds_trained  # a resumed run's includes the time before its checkpoint
     steps = trainer.global_step
     reason = str(stopper.stopping_reason) if stopper is not None and stopper.stopping_reason is not None else ""
     stop_reason = "target reached" if "THRESHOLD" in reason else (

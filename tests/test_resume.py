@@ -69,6 +69,20 @@ def test_a_run_killed_at_a_random_step_resumes_to_exactly_the_uninterrupted_resu
         assert history(isolated_store, pointer, key) == history(isolated_store, uninterrupted.info.run_id, key)
 
 
+def test_a_resumed_run_counts_the_training_time_before_its_checkpoint(isolated_store, stopped_run):
+    """train_seconds is the time behind the final weights (reports compare time to target with it):
+    the time up to the checkpoint resumed from, which the checkpoint carries, plus the rest."""
+    import torch
+
+    for path in (artifact_folder(isolated_store, stopped_run) / "checkpoints").glob("*.ckpt"):
+        checkpoint = torch.load(path, weights_only=False)
+        assert 0 < checkpoint["rnnbench_train_seconds"] < 300
+        checkpoint["rnnbench_train_seconds"] = 1000.0  # as if the part before the stop had trained 1000 s
+        torch.save(checkpoint, path)
+    assert main(["run", "--resume", stopped_run, "--no-progress"]) == 0
+    assert 1000 < client(isolated_store).get_run(stopped_run).data.metrics["train_seconds"] < 1300
+
+
 @pytest.fixture
 def stopped_run(isolated_store):
     """A short run with checkpoints, then marked FAILED, as a crash would leave it."""
