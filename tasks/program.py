@@ -49,7 +49,7 @@ from bench.errors import UsageError
 from bench.options import option
 from bench.registry import register_task
 from bench.task import Batch, Split, Task
-from tasks.program_generator import generate, memorize, split_of
+from tasks.program_generator import compose, memorize, split_of, target_of
 
 PAD, GO = 0, 1  # input ids: padding, the delimiter between source and target
 SOURCE_CHARS = "\n ()*+-:<=>0123456789abcdefghijlnoprstx"  # every character a program or a target prefix holds
@@ -181,14 +181,13 @@ class Program(Task):
         for _ in range(100_000):
             if self.options.variant == "memorize":
                 digits = memorize(rng, length)
-                key, target = digits, digits + "."
-                shown = digits[::-1] if self.options.reverse else digits
-                source = shown * 2 if self.options.double else shown
+                if split_of(digits) == split:
+                    shown = digits[::-1] if self.options.reverse else digits
+                    return (shown * 2 if self.options.double else shown), digits + "."
             else:
-                source, target = generate(rng, length, nesting)
-                key = source
-            if split_of(key) == split:
-                return source, target
+                program = compose(rng, length, nesting)
+                if split_of(program.text) == split:  # executed only then: two in three are another split's
+                    return program.text, target_of(program)
         raise RuntimeError(f"program: no {split} example found at length {length}, nesting {nesting}")
 
     def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:

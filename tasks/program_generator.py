@@ -131,9 +131,14 @@ def compose(rng: random.Random, length: int, nesting: int, operations: tuple[str
 def generate(rng: random.Random, length: int, nesting: int) -> tuple[str, str]:
     """``(program text, target)``: the target is what executing the text prints, then ``.``."""
     program = compose(rng, length, nesting)
+    return program.text, target_of(program)
+
+
+def target_of(program: Program) -> str:
+    """What executing the program's text prints, then ``.`` (checked against the composer's value)."""
     printed = execute(program.text)
     assert printed == str(program.value), (program.text, printed, program.value)
-    return program.text, printed + "."
+    return printed + "."
 
 
 def memorize(rng: random.Random, length: int) -> str:

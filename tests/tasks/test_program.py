@@ -222,3 +222,23 @@ def test_an_lstm_learns_to_memorize_through_the_combined_curriculum():
     result = fit(config, progress=False)
     assert result.model.task.curriculum.level == (4, 1)
     assert result.metrics["test/seq_acc"] > 0.9 and result.metrics["test/acc"] > 0.95
+
+
+def test_only_programs_of_the_requested_split_are_executed(monkeypatch):
+    """Two in three composed programs hash to another split: executing them first made a training
+    batch cost ~40% more to draw (results/BENCHMARKS.md, target 4)."""
+    import tasks.program_generator as generator
+
+    executed = []
+    real = generator.execute.__wrapped__  # bypass the cache: every execution is seen
+
+    def spy(text):
+        executed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(generator, "execute", spy)
+    task = program_task(length=3, nesting=2)
+    rng = random.Random(0)
+    for _ in range(60):
+        task.example(rng, "train", (3, 2))
+    assert len(executed) == 60 and {split_of(text) for text in executed} == {"train"}
