@@ -11,7 +11,7 @@ import sys
 from typing import Any, Sequence
 
 from bench.errors import RunFailed, UsageError
-from bench.cli_report import REPORT_COMMANDS, add_report_parsers
+from bench.cli_report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri
 
 EXAMPLES = """examples:
   bench run --task parity --arch gru              train on the defaults, log to MLflow
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--task", required=True, metavar="NAME", help="task (MLflow experiment) to list")
     runs.add_argument("--format", choices=("table", "md", "csv"), default="table", help="output format (default: table)")
     runs.add_argument("--all-columns", action="store_true", help="every param, metric and tag, not the summary")
-    runs.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    add_tracking_uri(runs)
     runs.add_argument("--experiment", metavar="NAME", help="experiment to read (default: the task name)")
     _add_sample_parser(sub)
     _add_sweep_parser(sub)
@@ -141,7 +141,7 @@ def _add_sweep_parser(sub: Any) -> None:
     sweep.add_argument("--config", metavar="FILE", help="YAML config for the fixed part of every trial")
     sweep.add_argument("--opt", metavar="KEY=VALUE", action="append", default=[], help="a task or architecture option")
     _section_options(sweep)
-    sweep.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    add_tracking_uri(sweep)
     sweep.add_argument("--format", choices=("table", "md", "csv"), default="table", help="summary format")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -199,7 +199,7 @@ def _add_sample_parser(sub: Any) -> None:
                         help="softmax temperature: lower is more conservative (default: 0.8)")
     sample.add_argument("--prime", default="\n", help="text read before sampling (default: a newline)")
     sample.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
-    sample.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    add_tracking_uri(sample)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -276,7 +276,7 @@ def _add_reproduce_parser(sub: Any) -> None:
                     "and print every final metric old vs new. Warns where the code commit or package versions "
                     "differ. Exit code 0 if all metrics are identical, 1 if not.")
     reproduce.add_argument("run_id", metavar="RUN_ID", help="MLflow run id (see `bench runs --task TASK`)")
-    reproduce.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    add_tracking_uri(reproduce)
     reproduce.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

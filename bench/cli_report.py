@@ -16,6 +16,11 @@ def _names(text: str | None) -> list[str]:
     return list(dict.fromkeys(n.strip() for n in (text or "").split(",") if n.strip()))
 
 
+def add_tracking_uri(parser: argparse.ArgumentParser) -> None:
+    """``--tracking-uri``, as every command that reads runs takes it."""
+    parser.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+
+
 def add_report_parsers(sub: Any) -> None:
     report = sub.add_parser(
         "report", help="tables, figures and verdicts from a task's runs and sweeps (report.md/.html)",
@@ -32,14 +37,14 @@ def add_report_parsers(sub: Any) -> None:
     report.add_argument("--arch", metavar="NAME[,NAME...]", help="architectures to include (default: every one with runs)")
     report.add_argument("--out", metavar="DIR", help="output folder (default: results/report-TASK[-TASK...])")
     report.add_argument("--experiment", metavar="NAME", help="MLflow experiment to read (default: the task name; one task only)")
-    report.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    add_tracking_uri(report)
     report.add_argument("--storage", metavar="URL", help="Optuna storage of the sweeps (default as for `bench sweep`)")
 
     ui = sub.add_parser("ui", help="the MLflow UI on this harness's runs (prints the URL)",
                         description="Start the MLflow UI on the tracking store (loopback only, a free port unless "
                                     "--port) and print its URL; runs until Ctrl-C.")
     ui.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    ui.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    add_tracking_uri(ui)
 
     inspect = sub.add_parser("inspect", help="gradient norms over time and attention/memory maps of one run",
                              description="Section 6 of a report for one run: the norm of dloss/dstate_t against the "
@@ -47,7 +52,7 @@ def add_report_parsers(sub: Any) -> None:
                                          "run's saved weights), and attention or NTM read/write weightings.")
     inspect.add_argument("run_id", metavar="RUN_ID", help="MLflow run id (see `bench runs --task TASK`)")
     inspect.add_argument("--out", metavar="DIR", help="output folder (default: results/inspect-RUNID8)")
-    inspect.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
+    add_tracking_uri(inspect)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
