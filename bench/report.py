@@ -30,7 +30,8 @@ import pandas as pd
 from bench import stats
 from bench.errors import UsageError
 from bench.published import published_note
-from bench.tracking import Tracker, default_tracking_uri
+from bench.runs import search_experiment
+from bench.tracking import default_tracking_uri
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per config.yaml otherwise
 IGNORED_PARAMS = {"params.train.seed", "params.train.threads", "params.train.device"}
@@ -316,21 +317,13 @@ def open_studies(storage_url: str | None, names: set[str]) -> dict[str, Any]:
 def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | None = None,
             storage: str | None = None, experiment: str | None = None) -> tuple[TaskReport, Any]:
     """Read ``task``'s experiment and studies into a :class:`TaskReport` (and return the MLflow client)."""
-    import mlflow
-
     from bench.registry import TASKS
 
     TASKS.get(task)  # an unknown name is a did-you-mean usage error
     name = experiment or task
     uri = tracking_uri or default_tracking_uri()
     missing = f"no runs of task {task!r} in {uri}; start with `bench run --task {task}` or `bench sweep --task {task}`"
-    if not Tracker.exists(tracking_uri):
-        raise UsageError(missing)
-    tracker = Tracker(tracking_uri)
-    if tracker.client.get_experiment_by_name(name) is None:
-        raise UsageError(missing)
-    mlflow.set_tracking_uri(tracker.uri)
-    frame = mlflow.search_runs(experiment_names=[name], order_by=["attributes.start_time DESC"])
+    tracker, frame = search_experiment(name, tracking_uri, missing)
     frame = _finished(frame) if not frame.empty else frame
     if frame.empty:
         raise UsageError(missing)

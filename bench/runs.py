@@ -41,24 +41,29 @@ def format_result(config: "RunConfig", result: "RunResult", tracking_uri: str | 
     )
 
 
+def search_experiment(name: str, tracking_uri: str | None, missing: str) -> tuple[Tracker, "pd.DataFrame"]:
+    """The store's tracker and the runs of experiment ``name``, newest first (MLflow's search API);
+    ``missing`` is the usage error when the store or the experiment does not exist."""
+    import mlflow
+
+    if not Tracker.exists(tracking_uri):
+        raise UsageError(missing)
+    tracker = Tracker(tracking_uri)
+    if tracker.client.get_experiment_by_name(name) is None:
+        raise UsageError(missing)
+    mlflow.set_tracking_uri(tracker.uri)
+    return tracker, mlflow.search_runs(experiment_names=[name], order_by=["attributes.start_time DESC"])
+
+
 def runs_table(task: str, tracking_uri: str | None = None, experiment: str | None = None,
                all_columns: bool = False) -> "pd.DataFrame":
     """Logged runs of ``task`` via MLflow's search API, newest first, as a pandas DataFrame."""
-    import mlflow
-
     from bench.registry import TASKS
 
     if experiment is None:
         TASKS.get(task)  # an unknown task name gets the did-you-mean error
-    name = experiment or task
     nothing_yet = f"no runs of task {task!r} in {tracking_uri or default_tracking_uri()} yet; start one with `bench run --task {task}`"
-    if not Tracker.exists(tracking_uri):
-        raise UsageError(nothing_yet)
-    tracker = Tracker(tracking_uri)
-    if tracker.client.get_experiment_by_name(name) is None:
-        raise UsageError(nothing_yet)
-    mlflow.set_tracking_uri(tracker.uri)
-    frame = mlflow.search_runs(experiment_names=[name], order_by=["attributes.start_time DESC"])
+    _, frame = search_experiment(experiment or task, tracking_uri, nothing_yet)
     if all_columns or frame.empty:
         return frame
     columns: dict[str, Any] = {
