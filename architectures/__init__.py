@@ -1,1 +1,1 @@
-"""Architectures: one file each, registered with ``@register_architecture`` (see bench.architecture)."""
+"""Architectures: one file each, registered with ``@register_architecture`` (see bench.core.architecture)."""

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator, Literal
+from collections.abc import Iterator
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
-from bench.architecture import SteppedRecurrent
-from bench.options import option
-from bench.registry import register_architecture
+from bench import SteppedRecurrent, option, register_architecture
 
 _CELLS = {"gru": nn.GRUCell, "lstm": nn.LSTMCell, "tanh": nn.RNNCell}
 

@@ -5,8 +5,7 @@ from typing import Any
 
 from torch import nn
 
-from bench.architecture import FusedRecurrent
-from bench.registry import register_architecture
+from bench import FusedRecurrent, register_architecture
 
 
 @register_architecture("gru")

@@ -7,9 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from bench.architecture import FusedRecurrent
-from bench.options import option
-from bench.registry import register_architecture
+from bench import FusedRecurrent, option, register_architecture
 
 
 @dataclasses.dataclass

@@ -8,9 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench.architecture import SteppedRecurrent
-from bench.options import option
-from bench.registry import register_architecture
+from bench import SteppedRecurrent, option, register_architecture
 
 
 @dataclasses.dataclass

@@ -1,8 +1,57 @@
 """rnnbench: which recurrent architecture is best for this kind of sequence, and how sure are we?
 
-Flow of one run: CLI (bench.cli) → RunConfig (bench.config) → registry (bench.registry) →
-Task (tasks/) and Architecture (architectures/) → SequenceModel / SequenceDataModule
-(bench.model, bench.data) → Lightning Trainer (bench.train) → MLflow (bench.tracking).
+This module is the whole surface a plugin needs: a task or an architecture file imports from
+``bench`` alone (``from bench import Batch, SyntheticTask, option, register_task``). The names are
+loaded on first use (PEP 562), so that ``bench --help`` does not import torch.
+
+The packages, bottom layer first (each imports only from layers below it; ``pyproject.toml``'s
+import-linter contracts check this in CI):
+
+- ``bench.core``      the contracts and the config: options, RunConfig and its resolution, the
+                      registries, Task and Architecture, metrics, network, parameter budgets
+- ``bench.tracking``  where results live: the MLflow store and its reading back, Optuna storage
+- ``bench.train``     one run: the Lightning module and data, the compile decision, checkpoints
+- ``bench.sweep``     many runs: Optuna studies, search spaces, worker processes
+- ``bench.report``    reading runs back into tables, statistics and figures (it never trains)
+- ``bench.cli``       the ``bench`` command
 """
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from bench.core.architecture import Architecture, FusedRecurrent, State, SteppedRecurrent
+    from bench.core.datafiles import file_key
+    from bench.core.errors import RunFailed, UsageError
+    from bench.core.metrics import LOG_STD_MIN, Metric, gaussian_nll
+    from bench.core.options import NoOptions, option
+    from bench.core.registry import register_architecture, register_task
+    from bench.core.task import Batch, Split, SyntheticOptions, SyntheticTask, Task
+
+_PUBLIC = {
+    "Architecture": "bench.core.architecture", "FusedRecurrent": "bench.core.architecture",
+    "State": "bench.core.architecture", "SteppedRecurrent": "bench.core.architecture",
+    "file_key": "bench.core.datafiles",
+    "RunFailed": "bench.core.errors", "UsageError": "bench.core.errors",
+    "LOG_STD_MIN": "bench.core.metrics", "Metric": "bench.core.metrics", "gaussian_nll": "bench.core.metrics",
+    "NoOptions": "bench.core.options", "option": "bench.core.options",
+    "register_architecture": "bench.core.registry", "register_task": "bench.core.registry",
+    "Batch": "bench.core.task", "Split": "bench.core.task", "SyntheticOptions": "bench.core.task",
+    "SyntheticTask": "bench.core.task", "Task": "bench.core.task",
+}
+__all__ = [
+    "LOG_STD_MIN", "Architecture", "Batch", "FusedRecurrent", "Metric", "NoOptions", "RunFailed", "Split", "State",
+    "SteppedRecurrent", "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "file_key", "gaussian_nll", "option",
+    "register_architecture", "register_task",
+]
+assert sorted(__all__) == sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> object:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bench' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from bench.architecture import SteppedRecurrent
-from bench.registry import ARCHITECTURES
+from bench.core.architecture import SteppedRecurrent
+from bench.core.registry import ARCHITECTURES
 
 B, T, H = 64, 100, 128
 

@@ -17,8 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.tracking import cpu_name
 from logged_run import run_logged
+
+from bench.tracking.store import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 CURRICULA = ["baseline", "naive", "mix", "combined"]
@@ -37,7 +38,7 @@ def run_one(args: argparse.Namespace, curriculum: str, seed: int) -> dict:
     run_id, metrics = run.info.run_id, run.data.metrics
     from mlflow.tracking import MlflowClient
 
-    from bench.tracking import Tracker
+    from bench.tracking.store import Tracker
 
     client = MlflowClient(Tracker(None).uri)
     level, reached = f"{args.length}, {args.nesting}", "—"

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from logged_run import provenance, run_logged
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,11 +92,12 @@ def by_loudness(run_id: str) -> tuple[list[float], float]:
 
     import torch
 
-    from bench.config import load_yaml, resolve
-    from bench.metrics import LOG_STD_MIN, gaussian_nll, gaussian_parameters
-    from bench.model import SequenceModel
-    from bench.network import build_task
-    from bench.tracking import Tracker
+    from bench.core.config import load_yaml
+    from bench.core.metrics import LOG_STD_MIN, gaussian_nll, gaussian_parameters
+    from bench.core.network import build_task
+    from bench.core.resolve import resolve
+    from bench.tracking.store import Tracker
+    from bench.train.model import SequenceModel
 
     client = Tracker(None).client
     with tempfile.TemporaryDirectory() as folder:

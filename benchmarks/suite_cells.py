@@ -6,10 +6,10 @@ the same process, alternating, best of the repeats.
 
 * Target 2: ``vanilla``/``lstm``/``gru``/``irnn`` (our wrappers) vs ``nn.RNN``/``nn.LSTM``/``nn.GRU``
   built directly, with the same weights.
-* Target 3: a hand-written LSTM cell as a :class:`bench.architecture.SteppedRecurrent` (the way the
+* Target 3: a hand-written LSTM cell as a :class:`bench.core.architecture.SteppedRecurrent` (the way the
   custom cells are written), eager and with its compiled step, vs ``nn.LSTM``; ``residual``,
   ``attention`` and ``ntm`` on their fast path, for information; and whether ``--compile auto``
-  (:mod:`bench.compiled`) decides right for the default run of each custom cell: compiling must cost
+  (:mod:`bench.train.compiled`) decides right for the default run of each custom cell: compiling must cost
   under 10% of the run, or the run must stay eager. Compile times are cold (a fresh inductor cache).
 """
 from __future__ import annotations
@@ -20,13 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from bench.architecture import SteppedRecurrent
-from bench.registry import ARCHITECTURES
+from bench.core.architecture import SteppedRecurrent
+from bench.core.registry import ARCHITECTURES
 
 B, T, H = 64, 100, 128
 
@@ -90,7 +91,7 @@ def time_steps(step: Callable[[], None], steps: int, warmup: int = 1) -> tuple[f
 def side_by_side(steps_by_name: dict[str, Callable[[], None]], steps: int, repeats: int) -> dict[str, float]:
     """Best-of-``repeats`` seconds per step of each closure, the closures taking turns."""
     best = {name: float("inf") for name in steps_by_name}
-    for name, step in steps_by_name.items():
+    for step in steps_by_name.values():
         step()  # warm-up: allocations, lazy initialisation, compilation
     for _ in range(repeats):
         for name, step in steps_by_name.items():
@@ -155,11 +156,11 @@ def custom_cells(steps: int, repeats: int) -> list[dict[str, Any]]:
 
 def _probe_decision(arch: str, max_steps: int | None, threads: int) -> dict[str, Any]:
     """What ``--compile auto`` decides for ``bench run --arch ARCH`` (default task and sizes): the
-    default run's first steps, stopped right after the decision, through bench.train.fit."""
+    default run's first steps, stopped right after the decision, through bench.train.run.fit."""
     from lightning.pytorch.callbacks import Callback
 
-    from bench.config import resolve
-    from bench.train import fit
+    from bench.core.resolve import resolve
+    from bench.train.run import fit
 
     class StopAfterDecision(Callback):
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -178,8 +179,9 @@ def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, flo
     """Eager ms/step and cold compile seconds of a config's training step (forward + backward)."""
     import lightning.pytorch as pl
 
-    from bench.config import RunConfig, resolve
-    from bench.network import SequenceNetwork, build_task
+    from bench.core.config import RunConfig
+    from bench.core.network import SequenceNetwork, build_task
+    from bench.core.resolve import resolve
 
     config_obj: RunConfig = resolve(config)
     torch.set_num_threads(threads)
@@ -190,7 +192,7 @@ def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, flo
     optimiser = torch.optim.Adam(net.parameters())
 
     def step() -> None:
-        from bench.metrics import masked_mean_loss
+        from bench.core.metrics import masked_mean_loss
 
         loss = masked_mean_loss(task.output_kind, net(batch.inputs)[0], batch.targets, batch.mask)
         optimiser.zero_grad()
@@ -209,7 +211,7 @@ def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, flo
 def compile_decisions(threads: int) -> list[dict[str, Any]]:
     """For each custom cell: the decision for its default run and for a 20x longer one, checked
     against the cold compile time measured in a fresh process with an empty inductor cache."""
-    from bench.compiled import COMPILE_SECONDS
+    from bench.train.compiled import COMPILE_SECONDS
 
     rows = []
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

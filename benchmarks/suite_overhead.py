@@ -2,8 +2,8 @@
 
 Both sides train the same network (the raw loop copies the harness network's initial weights into
 plain ``nn.LSTM`` + ``nn.Linear``) on the same batches (the task's own seeded stream) with the same
-optimizer, clipping and loss. The harness side is :func:`bench.train.run` itself — Lightning,
-:class:`bench.model.SequenceModel`, the MLflow metrics logger and checkpoint callback, in a
+optimizer, clipping and loss. The harness side is :func:`bench.train.run.run` itself — Lightning,
+:class:`bench.train.model.SequenceModel`, the MLflow metrics logger and checkpoint callback, in a
 throw-away MLflow store. The raw loop runs inside that run, interleaved step by step
 (:func:`interleaved`), and both are timed over steps ``skip`` to ``skip + steps``. Validation is set
 to happen only after the window (it is not a training step). The median of the repeats' ratios is
@@ -45,7 +45,7 @@ CHARLM = Size("charlm (2x256 LSTM, its recommended batch 16, BPTT 100)", "charlm
 
 
 def config_for(size: Size, threads: int) -> Any:
-    from bench.config import resolve
+    from bench.core.resolve import resolve
 
     steps = size.skip + size.steps + 1
     train = {"max_steps": steps, "eval_every": steps, "eval_size": 64, "threads": threads, "seed": 0,
@@ -70,7 +70,7 @@ class RawLoop:
     def __init__(self, config: Any) -> None:
         import lightning.pytorch as pl
 
-        from bench.network import SequenceNetwork, build_task
+        from bench.core.network import SequenceNetwork, build_task
 
         torch.set_num_threads(config.train.threads)
         pl.seed_everything(config.train.seed, verbose=False)
@@ -101,7 +101,7 @@ class RawLoop:
         self.optimizer.step()
 
     def weights(self) -> dict[str, torch.Tensor]:
-        """Named as in :class:`bench.network.SequenceNetwork`, to compare with the harness's."""
+        """Named as in :class:`bench.core.network.SequenceNetwork`, to compare with the harness's."""
         weights = {"core.rnn." + k: v for k, v in self.lstm.state_dict().items()}
         weights.update({"head." + k: v for k, v in self.head.state_dict().items()})
         return weights
@@ -141,9 +141,9 @@ def interleaved(raw: RawLoop, skip: int, steps: int) -> Any:
 
 
 def harness_step(config: Any, skip: int, steps: int) -> dict[str, Any]:
-    """``bench run``'s training loop (bench.train.run, MLflow logger included) with the raw loop
+    """``bench run``'s training loop (bench.train.run.run, MLflow logger included) with the raw loop
     interleaved: per-step seconds of both, and whether both trained to the same weights."""
-    from bench.train import run
+    from bench.train.run import run
 
     raw = RawLoop(config)
     window = interleaved(raw, skip, steps)
@@ -163,7 +163,7 @@ def harness_step(config: Any, skip: int, steps: int) -> dict[str, Any]:
 
 
 def compare(size: Size, threads: int, repeats: int, floor: bool = False) -> dict[str, Any]:
-    """Per-step seconds of ``bench run`` and of the raw loop run interleaved with it (and, with
+    r"""Per-step seconds of ``bench run`` and of the raw loop run interleaved with it (and, with
     ``floor``, of a bare Lightning loop as it is and tuned, each interleaved with a raw loop: the
     :func:`floor_step`\ s): the median over
     ``repeats`` runs of each ratio, and whether the harness and the raw loop trained to the same
@@ -194,12 +194,12 @@ def floor_step(config: Any, size: Size, tuned: bool = False) -> dict[str, Any]:
     it): the same step (one-hot, LSTM, head, masked loss, clipping, Adam) as a bare LightningModule,
     no logger, no callback but the timer — Lightning's defaults, the least a harness built on a
     default ``Trainer`` costs; ``tuned``: with the two changes to Lightning's per-step bookkeeping
-    that ``bench run`` makes (:meth:`bench.model.SequenceModel.__setattr__`, :func:`bench.train.unprofiled`)."""
+    that ``bench run`` makes (:meth:`bench.train.model.SequenceModel.__setattr__`, :func:`bench.train.run.unprofiled`)."""
     import lightning.pytorch as pl
 
-    from bench.model import SequenceModel
-    from bench.network import build_task
-    from bench.train import _quiet_lightning, unprofiled
+    from bench.core.network import build_task
+    from bench.train.model import SequenceModel
+    from bench.train.run import _quiet_lightning, unprofiled
 
     _quiet_lightning()
     t = config.train

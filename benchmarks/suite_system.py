@@ -39,9 +39,9 @@ def data_generation(threads: int, batches: int = 20, steps: int = 3) -> list[dic
     """Target 4: ms to generate a training batch vs ms of a training step on it, per synthetic task."""
     import lightning.pytorch as pl
 
-    from bench.config import resolve
-    from bench.metrics import masked_mean_loss
-    from bench.network import SequenceNetwork, build_task
+    from bench.core.metrics import masked_mean_loss
+    from bench.core.network import SequenceNetwork, build_task
+    from bench.core.resolve import resolve
 
     torch.set_num_threads(threads)
     rows = []
@@ -150,8 +150,8 @@ def _rss_run(steps: int, threads: int) -> None:
     """A default `bench run` of ``steps`` updates without early stopping, sampling its RSS."""
     from lightning.pytorch.callbacks import Callback
 
-    from bench.config import resolve
-    from bench.train import run
+    from bench.core.resolve import resolve
+    from bench.train.run import run
 
     samples: list[tuple[int, float]] = []
 

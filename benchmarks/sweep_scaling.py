@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.tracking import cpu_name
+from bench.tracking.store import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,1 +1,1 @@
-"""Tasks: one file each, registered with ``@register_task`` (see bench.task)."""
+"""Tasks: one file each, registered with ``@register_task`` (see bench.core.task)."""

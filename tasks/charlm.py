@@ -20,19 +20,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import sysconfig
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from bench.datafiles import file_key
-from bench.errors import UsageError
-from bench.metrics import Metric
-from bench.options import option
-from bench.registry import register_task
-from bench.task import Batch, Split, Task
+from bench import Batch, Metric, Split, Task, UsageError, file_key, option, register_task
 
 UNKNOWN = "\ufffd"  # id 0: characters never seen in training
 DEFAULT_CHARS = 2_000_000

@@ -21,11 +21,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from bench.errors import UsageError
-from bench.metrics import Metric
-from bench.options import option
-from bench.registry import register_task
-from bench.task import Batch, SyntheticOptions, SyntheticTask
+from bench import Batch, Metric, SyntheticOptions, SyntheticTask, UsageError, option, register_task
 
 
 @dataclasses.dataclass

@@ -24,19 +24,15 @@ import hashlib
 import io
 import math
 import pickle
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from bench.datafiles import file_key
-from bench.errors import UsageError
-from bench.metrics import Metric
-from bench.options import option
-from bench.registry import register_task
-from bench.task import Batch, Split, Task
+from bench import Batch, Metric, Split, Task, UsageError, file_key, option, register_task
 
 KEYS = 88
 LOWEST_PITCH = 21  # A0, the lowest piano key
@@ -175,7 +171,7 @@ def _nonempty(rolls: Rolls, path: str) -> Rolls:
 # -- the no-download default: Bach chorales from music21 ----------------------------------------
 def chorales_from_music21() -> Rolls:
     """JSB-style chorales from music21's bundled corpus, cached in $RNNBENCH_HOME/cache."""
-    from bench.tracking import bench_home
+    from bench.tracking.store import bench_home
 
     cache = bench_home() / "cache" / "music21_chorales_v2.npz"
     if cache.exists():

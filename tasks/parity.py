@@ -6,9 +6,7 @@ from typing import Literal
 
 import torch
 
-from bench.options import option
-from bench.registry import register_task
-from bench.task import Batch, SyntheticOptions, SyntheticTask
+from bench import Batch, SyntheticOptions, SyntheticTask, option, register_task
 
 
 @dataclasses.dataclass

@@ -41,14 +41,12 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Literal
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, ClassVar, Literal
 
 import torch
 
-from bench.errors import UsageError
-from bench.options import option
-from bench.registry import register_task
-from bench.task import Batch, Split, Task
+from bench import Batch, Split, Task, UsageError, option, register_task
 from tasks.program_generator import compose, memorize, split_of, target_of
 
 PAD, GO = 0, 1  # input ids: padding, the delimiter between source and target
@@ -117,7 +115,7 @@ class Curriculum:
 class TrainStream:
     """``num_batches`` training batches, each drawn at the curriculum's level of that moment."""
 
-    def __init__(self, task: "Program", batch_size: int, num_batches: int, seed: int, device: torch.device):
+    def __init__(self, task: Program, batch_size: int, num_batches: int, seed: int, device: torch.device):
         self.task, self.batch_size, self.num_batches, self.device = task, batch_size, num_batches, device
         self.rng = random.Random(f"program/train/{seed}")
 

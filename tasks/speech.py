@@ -39,24 +39,19 @@ import hashlib
 import math
 import os
 import wave
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from bench.datafiles import file_key
-from bench.errors import UsageError
-from bench.metrics import LOG_STD_MIN, Metric, gaussian_nll
-from bench.options import option
-from bench.registry import register_task
-from bench.task import Batch, Split, Task
+from bench import LOG_STD_MIN, Batch, Metric, Split, Task, UsageError, file_key, gaussian_nll, option, register_task
+from tasks._wav import EXPECTED, RATE
 
-RATE = 16_000
 SPLITS = ("train", "val", "test")
-EXPECTED = "a folder of 16 kHz 16-bit PCM mono .wav files (or one .wav file)"
 FORMAT_HINT = "expected 16 kHz, 16-bit PCM, mono (convert first, e.g. sox IN -r 16000 -b 16 -c 1 OUT.wav)"
 Corpus = dict[str, list[tuple[str, np.ndarray]]]
 """Split name → utterances, each ``(name, int16 samples)``."""
@@ -205,7 +200,7 @@ def prepare(data: str, frame_size: int) -> Prepared:
 def _content_key(data: str) -> Any:
     """What makes a cached load stale: the data's files, their modification times and sizes."""
     if not data:  # the default lives in this home's cache: another home is another load
-        from bench.tracking import bench_home
+        from bench.tracking.store import bench_home
 
         return ("default", str(bench_home().resolve()))
     path = Path(data).expanduser()

@@ -14,24 +14,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np
 
-from bench.errors import UsageError
-from tasks.speech import EXPECTED, RATE
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    """Write int16 samples as a 16 kHz 16-bit PCM mono WAV file."""
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(np.asarray(samples, dtype="<i2").tobytes())
-
-
+from bench import UsageError
+from tasks._wav import EXPECTED, RATE, write_wav
 
 # -- the no-download default: Harvard sentences spoken by eSpeak NG ------------------------------
 HARVARD = [
@@ -74,7 +62,7 @@ DEFAULT_VERSION = "espeak_harvard_v1"
 
 def espeak_corpus() -> Path:
     """The default folder of WAV files, synthesised once into $RNNBENCH_HOME/cache."""
-    from bench.tracking import bench_home
+    from bench.tracking.store import bench_home
 
     folder = bench_home() / "cache" / f"speech_{DEFAULT_VERSION}"
     if (folder / "DONE").exists():

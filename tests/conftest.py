@@ -48,7 +48,7 @@ def bench_cli(tmp_path):
 
 @pytest.fixture
 def bench_main(tmp_path, monkeypatch):
-    """``bench`` called in this process (``bench.cli.main``): what :func:`bench_cli` returns, without the
+    """``bench`` called in this process (``bench.cli.main.main``): what :func:`bench_cli` returns, without the
     seconds a new process spends importing torch and MLflow. For commands that fail before training."""
     import contextlib
     import io
@@ -79,7 +79,7 @@ def small_data_options(tmp_path):
             import random
 
             rng = random.Random(0)
-            pieces = lambda n: [[sorted(rng.sample(range(21, 109), 3)) for _ in range(rng.randint(5, 12))]
+            pieces = lambda n: [[sorted(rng.sample(range(21, 109), 3)) for _ in range(rng.randint(5, 12))]  # noqa: E731
                                 for _ in range(n)]
             path = tmp_path / "tiny_rolls.pickle"
             path.write_bytes(pickle.dumps({"train": pieces(6), "valid": pieces(3), "test": pieces(3)}))

@@ -1,11 +1,11 @@
 """--params N: every architecture lands within ±5% of any budget from 5k to 1M, on every task."""
 import pytest
 
-from bench.budget import match_budget, parameter_count
-from bench.config import resolve
-from bench.errors import UsageError
-from bench.network import build_task
-from bench.registry import ARCHITECTURES, TASKS
+from bench.core.budget import match_budget, parameter_count
+from bench.core.errors import UsageError
+from bench.core.network import build_task
+from bench.core.registry import ARCHITECTURES, TASKS
+from bench.core.resolve import resolve
 
 BUDGETS = [5_000, 20_000, 100_000, 1_000_000]
 VARIANTS = {"copy": [{"variant": "memory"}, {"variant": "ntm"}], "addition": [{"variant": "binary"}, {"variant": "adding"}]}

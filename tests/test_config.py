@@ -1,9 +1,10 @@
 """The run config resolves defaults < task recommendations < YAML < command line, and round-trips."""
 import pytest
 
-from bench.config import RunConfig, load_yaml, resolve
-from bench.errors import UsageError
-from bench.registry import TASKS
+from bench.core.config import RunConfig, load_yaml
+from bench.core.errors import UsageError
+from bench.core.registry import TASKS
+from bench.core.resolve import resolve
 
 
 def test_defaults_are_complete_with_every_plugin_option():

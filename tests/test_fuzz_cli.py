@@ -12,9 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.cli import main
-
-from bench.options import fields_of
-from bench.registry import ARCHITECTURES, TASKS
+from bench.core.options import fields_of
+from bench.core.registry import ARCHITECTURES, TASKS
 
 # Mostly real names, so that most examples get past the name check and exercise the values.
 TASK_NAMES = ["parity", "copy", "addition", "program", "parity", "copy", "addition", "program", "parityy"]

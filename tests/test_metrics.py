@@ -4,9 +4,9 @@ from types import SimpleNamespace
 
 import torch
 
-from bench.config import ModelConfig
-from bench.metrics import LOG_STD_MIN, head_size, masked_mean_loss, per_step_loss, standard_metrics
-from bench.network import SequenceNetwork
+from bench.core.config import ModelConfig
+from bench.core.metrics import LOG_STD_MIN, head_size, masked_mean_loss, per_step_loss, standard_metrics
+from bench.core.network import SequenceNetwork
 
 # One sequence, two steps, frames of k = 2 values: outputs are the 2 means, then the 2 log σ.
 OUTPUTS = torch.tensor([[[0.5, -1.0, 0.0, math.log(2.0)],

@@ -4,8 +4,8 @@ from typing import Literal
 
 import pytest
 
-from bench.errors import UsageError
-from bench.options import build, describe, option, parse_scalar
+from bench.core.errors import UsageError
+from bench.core.options import build, describe, option, parse_scalar
 
 
 @dataclasses.dataclass

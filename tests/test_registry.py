@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from bench.errors import UsageError
-from bench.registry import ARCHITECTURES, TASKS, Registry
+from bench.core.errors import UsageError
+from bench.core.registry import ARCHITECTURES, TASKS, Registry
 
 
 def test_the_foundation_plugins_are_registered():

@@ -140,7 +140,7 @@ def test_importance_is_optunas_fanova_on_each_study(swept):
 
 def test_provenance_names_every_run_its_seed_commit_and_versions(swept):
     runs = table(swept, "runs")
-    for arch, seed_runs in swept.seeds.items():
+    for seed_runs in swept.seeds.values():
         for run in seed_runs:
             row = runs[runs["run_id"] == run.info.run_id]
             assert row["seed"].item() == int(run.data.params["train.seed"])
@@ -158,7 +158,7 @@ def test_inside_the_models_has_gradients_at_initialisation_and_after_training_fo
 
 
 def test_bench_inspect_writes_section_six_for_one_run(swept, tmp_path):
-    from bench.report_writer import write_inspection
+    from bench.report.writer import write_inspection
 
     run = swept.seeds["lstm"][0]
     path = write_inspection(run.info.run_id, tmp_path / "inspect", f"sqlite:///{swept.store}/mlflow.db")
@@ -170,10 +170,10 @@ def test_gradient_probe_equals_the_gradient_wrt_a_carried_state():
     """∂loss/∂z_t of the zero probe equals ∂loss/∂state_t computed by running the sequence in two chunks."""
     import torch
 
-    from bench.config import resolve
-    from bench.inspect_models import gradient_by_distance, scored_step
-    from bench.metrics import per_step_loss
-    from bench.network import SequenceNetwork, build_task
+    from bench.core.metrics import per_step_loss
+    from bench.core.network import SequenceNetwork, build_task
+    from bench.core.resolve import resolve
+    from bench.report.inspection import gradient_by_distance, scored_step
 
     config = resolve({"task": {"name": "parity", "length": 7}, "model": {"arch": "lstm", "hidden_size": 6}})
     task = build_task(config)
@@ -202,11 +202,11 @@ def test_gradient_probe_equals_the_gradient_wrt_a_carried_state():
 def test_attention_and_memory_weightings_of_a_trained_run(isolated_store, tmp_path, arch, options, panels):
     import torch
 
-    from bench.config import resolve
-    from bench.inspect_models import attention_maps, load_run
-    from bench.report_writer import write_inspection
-    from bench.tracking import Tracker
-    from bench.train import run
+    from bench.core.resolve import resolve
+    from bench.report.inspection import attention_maps, load_run
+    from bench.report.writer import write_inspection
+    from bench.tracking.store import Tracker
+    from bench.train.run import run
 
     config = resolve({"task": {"name": "parity", "length": 5}, "model": {"arch": arch, "hidden_size": 8, "compile": "off",
                                                                        **options},
@@ -224,8 +224,8 @@ def test_attention_and_memory_weightings_of_a_trained_run(isolated_store, tmp_pa
 
 
 def test_reports_of_nothing_are_one_line_usage_errors(bench_cli, usage_error, tmp_path):
-    from bench.errors import UsageError
-    from bench.report_writer import write_inspection
+    from bench.core.errors import UsageError
+    from bench.report.writer import write_inspection
 
     usage_error(bench_cli("report", "--task", "parity"), "no runs of task 'parity'")
     with pytest.raises(UsageError, match="no run '0123abcd'"):

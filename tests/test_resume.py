@@ -114,7 +114,7 @@ def test_a_checkpoint_written_by_another_architecture_is_refused(bench_main, usa
 @pytest.mark.parametrize("args", [["run", "--resume"], ["reproduce"]])
 def test_a_run_id_that_is_not_in_the_store_is_a_one_line_error(bench_main, usage_error, isolated_store, tmp_path, args):
     """Mistyped, or logged to another store: both say where they looked and what to pass."""
-    from bench.tracking import Tracker
+    from bench.tracking.store import Tracker
 
     Tracker()  # creates the (empty) default store
     usage_error(bench_main(*args, "0123456789abcdef"), "no run '0123456789abcdef' in the tracking store")
@@ -134,10 +134,11 @@ def test_a_full_disk_mid_run_fails_the_run_with_the_reason_and_keeps_the_last_ch
     """The artifact store starts failing with ENOSPC after the first checkpoint (simulated: the
     machine's disk cannot be filled safely in a test); the run ends FAILED saying so, and the
     checkpoint written before is still the one a resume would load."""
-    from bench.checkpoints import download_checkpoint
-    from bench.config import resolve
-    from bench.train import run
     from mlflow.tracking import MlflowClient
+
+    from bench.core.resolve import resolve
+    from bench.train.checkpoints import download_checkpoint
+    from bench.train.run import run
 
     real_log_artifact = MlflowClient.log_artifact
     writes = []
@@ -157,7 +158,7 @@ def test_a_full_disk_mid_run_fails_the_run_with_the_reason_and_keeps_the_last_ch
     (failed,) = only_run(isolated_store)
     assert failed.info.status == "FAILED" and "No space left on device" in failed.data.tags["failure_reason"]
     monkeypatch.setattr(MlflowClient, "log_artifact", real_log_artifact)
-    from bench.tracking import Tracker
+    from bench.tracking.store import Tracker
 
     path, step = download_checkpoint(Tracker(), failed.info.run_id, config, str(isolated_store / "dl"))
     assert step == 40 and Path(path).stat().st_size > 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from bench.errors import UsageError
-from bench.registry import ARCHITECTURES, TASKS
-from bench.search_space import DEFAULT_SPACE, as_overrides, build_space, check_spec, load_space_file, suggest
+from bench.core.errors import UsageError
+from bench.core.registry import ARCHITECTURES, TASKS
+from bench.sweep.search_space import DEFAULT_SPACE, as_overrides, build_space, check_spec, load_space_file, suggest
 
 PARITY = TASKS.get("parity")
 

@@ -1,11 +1,11 @@
-"""bench.stats against values computed by hand (formulas written out in the comments)."""
+"""bench.report.stats against values computed by hand (formulas written out in the comments)."""
 from __future__ import annotations
 
 import math
 
 import pytest
 
-from bench import stats
+from bench.report.collect import stats
 
 A = [1.0, 2.0, 3.0, 4.0, 5.0]
 B = [2.0, 4.0, 6.0]

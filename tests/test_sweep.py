@@ -164,8 +164,8 @@ def test_postgresql_storage_with_four_workers_holds_exactly_the_trials_asked(ben
 
 
 def test_resuming_with_another_search_space_or_fixed_config_is_a_usage_error(isolated_store):
-    from bench.errors import UsageError
-    from bench.studies import create_or_check, open_storage
+    from bench.core.errors import UsageError
+    from bench.tracking.optuna_store import create_or_check, open_storage
 
     storage = open_storage()
     space = {"train.lr": {"type": "float", "low": 0.001, "high": 0.01}}
@@ -244,9 +244,9 @@ def test_bad_sweep_requests_are_one_line_errors(bench_main, usage_error, args, m
 def test_pruned_trials_stop_at_a_validation_step_and_end_their_run_finished(isolated_store):
     """The pruning callback reports every validation at its update step (not epoch 0, as a
     single-epoch synthetic stream would give optuna-integration's callback)."""
-    from bench.config import resolve
-    from bench.train import run
-    from bench.worker import pruning_callback
+    from bench.core.resolve import resolve
+    from bench.sweep.worker import pruning_callback
+    from bench.train.run import run
 
     config = resolve({"task": {"name": "parity", "length": 4}, "model": {"arch": "gru", "hidden_size": 8},
                       "train": {"max_steps": 200, "eval_every": 40, "eval_size": 64, "early_stop": False}})

@@ -1,9 +1,9 @@
 """The synthetic-task machinery: disjoint splits fixed by content, fixed evaluation sets, no host syncs."""
 import torch
 
-from bench.task import _content_bucket
-from bench.network import build_task
-from bench.config import resolve
+from bench.core.network import build_task
+from bench.core.resolve import resolve
+from bench.core.task import _content_bucket
 
 CPU = torch.device("cpu")
 

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from bench.config import resolve
-from bench.registry import ARCHITECTURES, TASKS
-from bench.train import fit
+from bench.core.registry import ARCHITECTURES, TASKS
+from bench.core.resolve import resolve
+from bench.train.run import fit
 
 FAST = {"threads": 1, "eval_size": 500}
 
@@ -86,14 +86,14 @@ def test_every_task_runs_with_every_architecture(task, options, arch, small_data
 
 
 def test_the_per_step_shortcuts_change_nothing_but_cost():
-    """bench.train.unprofiled and SequenceModel.__setattr__ trim Lightning's per-step bookkeeping
+    """bench.train.run.unprofiled and SequenceModel.__setattr__ trim Lightning's per-step bookkeeping
     (results/BENCHMARKS.md): the hook name is still recorded, modules assigned later still register
     as submodules, and the profiler is still a context manager."""
     from torch import nn
 
-    from bench.model import SequenceModel
-    from bench.network import build_task
-    from bench.train import unprofiled
+    from bench.core.network import build_task
+    from bench.train.model import SequenceModel
+    from bench.train.run import unprofiled
 
     config = resolve({"task": {"name": "parity"}, "model": {"arch": "gru"}}, {"train": FAST}, {"length": 8})
     model = SequenceModel(build_task(config), config)

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.skipif(
 
 def tiny_runs() -> dict[str, object]:
     """One finished GRU and one LSTM run on 4-bit parity, logged to the test's store."""
-    from bench.config import resolve
-    from bench.train import run
+    from bench.core.resolve import resolve
+    from bench.train.run import run
 
     runs = {}
     for arch in ("gru", "lstm"):
@@ -78,10 +78,10 @@ def test_the_run_comparison_page_shows_both_architectures_and_their_final_metric
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from bench.ui import compare_url
+    from bench.tracking.ui import compare_url
 
     runs = tiny_runs()
-    from bench.tracking import Tracker
+    from bench.tracking.store import Tracker
 
     experiment = Tracker().client.get_experiment_by_name("parity").experiment_id
     env = {**os.environ, "RNNBENCH_HOME": str(isolated_store), "OMP_NUM_THREADS": "1"}
@@ -133,7 +133,7 @@ def test_ui_without_a_store_is_a_usage_error(bench_cli, usage_error):
 
 
 def test_compare_url_is_the_uis_hash_route():
-    from bench.ui import compare_url
+    from bench.tracking.ui import compare_url
 
     route, _, query = compare_url("http://127.0.0.1:5000", ["a", "b"], ["1"]).partition("?")
     assert route == "http://127.0.0.1:5000/#/compare-runs"

@@ -1,7 +1,7 @@
 """Attention: weights are a causal distribution over the core's own past states."""
 import torch
 
-from bench.registry import ARCHITECTURES
+from bench.core.registry import ARCHITECTURES
 
 
 def test_weights_sum_to_one_over_past_states_only():

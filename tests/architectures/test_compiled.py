@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from bench.architecture import SteppedRecurrent
-from bench.registry import ARCHITECTURES
+from bench.core.architecture import SteppedRecurrent
+from bench.core.registry import ARCHITECTURES
 
 STEPPED = [n for n in ARCHITECTURES.names() if issubclass(ARCHITECTURES.get(n), SteppedRecurrent)]
 SMALL = {"ntm": {"memory_slots": 8, "memory_width": 4}}
@@ -36,8 +36,8 @@ def test_compiled_step_matches_eager_outputs_and_gradients(name):
 
 
 def test_a_short_run_does_not_pay_for_compiling():
-    from bench.config import resolve
-    from bench.train import fit
+    from bench.core.resolve import resolve
+    from bench.train.run import fit
 
     config = resolve({"model": {"arch": "attention", "hidden_size": 8}},
                      {"train": {"max_steps": 12, "eval_every": 12, "eval_size": 32, "threads": 1}},
@@ -54,7 +54,7 @@ def test_a_short_run_does_not_pay_for_compiling():
 def test_auto_compiles_only_if_compiling_is_under_a_tenth_of_the_compiled_run(monkeypatch, per_step, max_steps, compiles):
     import types
 
-    import bench.compiled as compiled
+    import bench.train.compiled as compiled
 
     clock = [0.0]
     monkeypatch.setattr(compiled.time, "perf_counter", lambda: clock[0])

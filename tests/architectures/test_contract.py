@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from bench.registry import ARCHITECTURES
+from bench.core.registry import ARCHITECTURES
 
 ALL = ARCHITECTURES.names()
 

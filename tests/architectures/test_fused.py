@@ -4,7 +4,7 @@ The contract every architecture keeps (shapes, chunkable state, gradients, causa
 import pytest
 import torch
 
-from bench.registry import ARCHITECTURES
+from bench.core.registry import ARCHITECTURES
 
 FUSED = ["vanilla", "lstm", "gru", "irnn"]
 

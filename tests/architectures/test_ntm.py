@@ -3,7 +3,7 @@ import numpy as np
 import torch
 
 from architectures.ntm import address, circular_shift, cosine_addressing
-from bench.registry import ARCHITECTURES
+from bench.core.registry import ARCHITECTURES
 
 
 def test_circular_shift_matches_a_numpy_reference():

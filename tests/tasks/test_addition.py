@@ -1,8 +1,8 @@
 """Addition: sum bits of two LSB-first numbers, and the adding problem's marked sum."""
 import torch
 
-from bench.config import resolve
-from bench.network import build_task
+from bench.core.network import build_task
+from bench.core.resolve import resolve
 
 
 def task_and_batch(**options):

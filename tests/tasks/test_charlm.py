@@ -5,8 +5,8 @@ import random
 import pytest
 import torch
 
-from bench.config import resolve
-from bench.train import build_task, fit
+from bench.core.resolve import resolve
+from bench.train.run import build_task, fit
 from tasks.charlm import CharLM, stdlib_corpus
 
 CPU = torch.device("cpu")
@@ -84,7 +84,7 @@ def test_carried_state_is_used_in_training_and_evaluation(tmp_path):
 
 
 def test_a_trained_run_samples_text_from_its_saved_weights(bench_cli, tmp_path):
-    from bench.train import run
+    from bench.train.run import run
 
     (tmp_path / "corpus.txt").write_text(periodic_text(3000))
     config = resolve({"task": {"name": "charlm", "data": str(tmp_path / "corpus.txt"), "bptt": 10},
@@ -94,8 +94,8 @@ def test_a_trained_run_samples_text_from_its_saved_weights(bench_cli, tmp_path):
     sampled = bench_cli("sample", result.run_id, "--chars", "50", "--temperature", "0.5")
     assert sampled.returncode == 0, sampled.stderr
     assert len(sampled.stdout) == 51 and set(sampled.stdout.strip()) <= set("abcd")
-    from bench.errors import UsageError
-    from bench.sample import load_run_model
+    from bench.core.errors import UsageError
+    from bench.train.sample import load_run_model
 
     with pytest.raises(UsageError, match="no run '0123456789abcdef'"):
         load_run_model("0123456789abcdef")

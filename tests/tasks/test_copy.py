@@ -3,8 +3,8 @@ import math
 
 import torch
 
-from bench.config import resolve
-from bench.network import build_task
+from bench.core.network import build_task
+from bench.core.resolve import resolve
 
 
 def task_and_batch(n=100, **options):

@@ -9,9 +9,9 @@ import pytest
 import scipy.io
 import torch
 
-from bench.config import resolve
-from bench.network import build_task
-from bench.train import fit
+from bench.core.network import build_task
+from bench.core.resolve import resolve
+from bench.train.run import fit
 from tasks.music import Music, pitches_to_roll, roll_to_pitches
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -1,8 +1,8 @@
 """Parity: the target at each step is the parity of the bits so far; 'final' scores only the last."""
 import torch
 
-from bench.config import resolve
-from bench.network import build_task
+from bench.core.network import build_task
+from bench.core.resolve import resolve
 
 
 def generate(**options):

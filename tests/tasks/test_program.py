@@ -10,13 +10,12 @@ import zlib
 import pytest
 import torch
 
-from bench.config import resolve
-from bench.errors import UsageError
-from bench.network import build_task
-from bench.train import fit
+from bench.core.errors import UsageError
+from bench.core.network import build_task
+from bench.core.resolve import resolve
+from bench.train.run import fit
 from tasks.program import GO, INPUT_IDS, PAD, TARGET_CHARS, decode_input, encode
-from tasks.program_generator import (OPERATIONS, UnsafeProgram, check_program, compose, execute, generate,
-                                     split_of)
+from tasks.program_generator import OPERATIONS, UnsafeProgram, check_program, compose, execute, generate, split_of
 
 CPU = torch.device("cpu")
 DIFFICULTIES = [(1, 1), (2, 2), (3, 1), (3, 3), (4, 2), (2, 5)]

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from bench.config import resolve
-from bench.errors import UsageError
-from bench.network import build_task
-from bench.train import fit
+from bench.core.errors import UsageError
+from bench.core.network import build_task
+from bench.core.resolve import resolve
+from bench.train.run import fit
 from tasks.speech import Speech, chunks, frames_of, split_order
 
 SHARED_SPEECH = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "speech"

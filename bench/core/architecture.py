@@ -1,0 +1,167 @@
+"""The architecture contract: ``(B, T, D) → (B, T, H)`` plus a recurrent state.
+
+An architecture is only the recurrent core. The shared adapters — one-hot or embedding for token
+inputs, the linear output head, the loss — live once in :mod:`bench.train.model`, so an architecture never
+knows which task it is running and any task runs with any architecture.
+
+State is whatever the architecture needs (a tensor, a tuple, a dict) and is passed back in: calling
+the model on a sequence in two chunks with the state carried over equals one call on the whole
+sequence. That is what truncated BPTT and generation rely on.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from bench.core.options import NoOptions
+
+State = Any
+
+
+class Architecture(nn.Module):
+    """Base of every architecture; subclasses register themselves with ``@register_architecture``."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type] = NoOptions
+    supports_bidirectional: ClassVar[bool] = True
+    max_layers: ClassVar[int | None] = None
+    recommended: ClassVar[dict[str, Any]] = {}
+    """Config defaults this architecture needs, e.g. ``{"model.num_layers": 4}``; they apply below the
+    task's recommendations, the YAML file and the command line."""
+    search_space: ClassVar[dict[str, dict[str, Any]]] = {}
+    """What sweeps should search beyond the default space (:mod:`bench.sweep.search_space`), e.g. this
+    architecture's own options or a learning-rate range it needs; a task may declare one too."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        options: Any = None,
+    ) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.bidirectional = bidirectional
+        self.options = options if options is not None else self.Options()
+
+    @classmethod
+    def summary(cls) -> str:
+        """One line for ``bench list``: the first line of the class docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def budget_variants(cls, model: Any) -> Iterator[Any]:
+        """Model configs to try, in order, when matching a parameter budget (:mod:`bench.core.budget`).
+
+        The requested shape comes first; an architecture whose count jumps too far between two
+        hidden sizes yields nearby shapes after it (e.g. one block fewer).
+        """
+        yield model
+
+    @property
+    def output_size(self) -> int:
+        """H in ``(B, T, H)``: both directions' features when bidirectional."""
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+    def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+        raise NotImplementedError
+
+
+class FusedRecurrent(Architecture):
+    """An architecture that is one of PyTorch's fused recurrent layers (cuDNN on GPU, ATen on CPU).
+
+    Subclasses build the layer in :meth:`make_layer` and may re-initialise it in :meth:`initialise`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rnn = self.make_layer(
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            # PyTorch applies this dropout between layers only; it warns for one layer.
+            dropout=self.dropout if self.num_layers > 1 else 0.0,
+            bidirectional=self.bidirectional,
+            batch_first=True,
+        )
+        self.initialise()
+
+    def make_layer(self, **kwargs: Any) -> nn.RNNBase:
+        raise NotImplementedError
+
+    def initialise(self) -> None:
+        """Change PyTorch's default initialisation where the architecture's paper says so."""
+
+    def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+        return self.rnn(x, state)
+
+
+class SteppedRecurrent(Architecture):
+    """An architecture written as one time step and run by a Python loop over time.
+
+    Custom cells (attention, external memory) have no fused kernel. Writing them as a pure
+    ``step(x_t, state) → (h_t, state)`` over a tuple of fixed-shape tensors keeps them simple and
+    lets :func:`torch.compile` turn the step into one fused kernel without recompiling per time step
+    (``compiled = True``; :mod:`bench.train.compiled` decides when it pays).
+    """
+
+    supports_bidirectional = False
+    max_layers: ClassVar[int | None] = 1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.compiled = False
+        self._compiled_step: Any = None
+        self.record = False
+        """Keep what :meth:`remember` sees at each step (attention or head weights) in ``recorded``."""
+        self.recorded: Tensor | None = None
+        self._recording: list[Tensor] = []
+
+    def remember(self, value: Tensor) -> None:
+        """Called by ``step`` with an internal worth plotting; kept only while ``record`` is set."""
+        if self.record:
+            self._recording.append(value.detach())
+
+    def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
+        """The state before the first step, for a batch shaped like ``x`` ``(B, T, D)``."""
+        raise NotImplementedError
+
+    def prepare(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """Adjust a carried state before ``x`` is read (e.g. make room for T more memories)."""
+        return state
+
+    def project(self, x: Tensor) -> Tensor:
+        """Work on the inputs that does not depend on the state, done once for the whole sequence
+        before the loop — e.g. the input half of the gates' matrix product, one large product instead
+        of T small ones; ``step`` then receives the projected ``x_t``. Identity by default."""
+        return x
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """One time step: ``x_t (B, D)`` → ``h_t (B, output_size)`` and the next state."""
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+        state = self.prepare(x, self.initial_state(x) if state is None else tuple(state))
+        step = self.step
+        # Compiled only in training: evaluation shapes vary (and would recompile); recording is a
+        # Python side effect.
+        if self.compiled and self.training and not self.record:
+            if self._compiled_step is None:
+                self._compiled_step = torch.compile(self.step, dynamic=False)
+            step = self._compiled_step
+        self._recording = []
+        outputs = []
+        # unbind, not x[:, t]: the backward of T slices would write T zero-filled (B, T, D) gradients.
+        for x_t in self.project(x).unbind(1):
+            h, state = step(x_t, state)
+            outputs.append(h)
+        self.recorded = torch.stack(self._recording, 1) if self._recording else None
+        return torch.stack(outputs, 1), state

@@ -1,0 +1,122 @@
+"""Name → class registries for tasks and architectures.
+
+A plugin registers itself in its own file with a decorator::
+
+    @register_task("parity")
+    class Parity(SyntheticTask): ...
+
+The registry imports every public module of the ``tasks`` and ``architectures`` packages the first
+time a name is looked up, so adding a task or an architecture is adding one file: no list to edit.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib
+import importlib.util
+import pkgutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from bench.core.errors import UsageError
+
+T = TypeVar("T", bound=type)
+
+
+class Registry(Generic[T]):
+    """Classes of one kind ("task", "architecture"), found by importing one package's modules."""
+
+    def __init__(self, kind: str, package: str) -> None:
+        self.kind = kind
+        self.package = package
+        self._classes: dict[str, T] = {}
+        self._loaded = False
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Class decorator: make ``cls`` available as ``name`` and set ``cls.name``."""
+
+        def decorate(cls: T) -> T:
+            existing = self._classes.get(name)
+            if existing is not None and existing.__qualname__ != cls.__qualname__:
+                raise RuntimeError(f"{self.kind} {name!r} is registered twice: {existing} and {cls}")
+            cls.name = name
+            self._classes[name] = cls
+            return cls
+
+        return decorate
+
+    def load(self) -> None:
+        """Import every module of the plugin package (names starting with ``_`` are helpers)."""
+        if self._loaded:
+            return
+        package = importlib.import_module(self.package)
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{self.package}.{module.name}")
+        self._loaded = True
+
+    def summaries(self) -> dict[str, str]:
+        """Name → one-line summary of every plugin, read from the plugin files' source without
+        importing them: importing the plugins imports torch (~2 s), too slow for ``bench list``.
+
+        A plugin whose registration is not a literal ``@...register...("name")`` decorator on a
+        class is found by importing the package instead, as :meth:`names` does.
+        """
+        if not self._loaded:
+            spec = importlib.util.find_spec(self.package)
+            found: dict[str, str] | None = {}
+            for module in pkgutil.iter_modules(spec.submodule_search_locations if spec else []):
+                if module.name.startswith("_") or found is None:
+                    continue
+                path = Path(module.module_finder.path) / f"{module.name}.py"  # type: ignore[union-attr]
+                found = _registered_in(path, self.kind, found)
+            if found is not None:
+                return dict(sorted(found.items()))
+        return {name: self.get(name).summary() for name in self.names()}
+
+    def names(self) -> list[str]:
+        self.load()
+        return sorted(self._classes)
+
+    def get(self, name: str) -> T:
+        """The class registered as ``name``; a UsageError naming the closest matches otherwise."""
+        self.load()
+        if name in self._classes:
+            return self._classes[name]
+        close = difflib.get_close_matches(name, list(self._classes), n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `bench list`"
+        raise UsageError(
+            f"unknown {self.kind} {name!r} ({hint}); registered: {', '.join(self.names())}"
+        )
+
+
+def _registered_in(path: Path, kind: str, found: dict[str, str]) -> dict[str, str] | None:
+    """Add the ``name → summary`` of each class registered as a ``kind`` in ``path`` to ``found``
+    (decorated ``@register_KIND("name")``); None if the file cannot be read that way (then the
+    caller imports the plugins)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    registered = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for decorator in node.decorator_list:
+            if (isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith(f"register_{kind}")
+                    and decorator.args and isinstance(decorator.args[0], ast.Constant)
+                    and isinstance(decorator.args[0].value, str)):
+                doc = ast.get_docstring(node) or ""
+                found[decorator.args[0].value] = doc.strip().splitlines()[0] if doc.strip() else ""
+                registered += 1
+    if not registered and "register" in path.read_text(encoding="utf-8"):
+        return None  # registers some other way
+    return found
+
+
+TASKS: Registry = Registry("task", "tasks")
+ARCHITECTURES: Registry = Registry("architecture", "architectures")
+
+register_task = TASKS.register
+register_architecture = ARCHITECTURES.register

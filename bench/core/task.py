@@ -1,0 +1,224 @@
+"""The task contract: every task speaks one stream format, so every architecture fits every task.
+
+A :class:`Batch` holds
+
+* ``inputs``  — ``(B, T)`` token ids (``input_kind == "tokens"``) or ``(B, T, D)`` floats;
+* ``targets`` — ``(B, T)`` class ids (``categorical``) or ``(B, T, K)`` floats (``bernoulli``/``real``);
+* ``mask``    — ``(B, T)`` bool, the steps that are scored.
+
+Phased tasks (read, then write) are one stream with a delimiter; the read phase is masked out.
+
+A :class:`Task` declares its input and output kinds and sizes, whether it is causal, the metric
+that says it is "solved", and its knobs as an ``Options`` dataclass. :class:`SyntheticTask` adds the
+machinery that generated tasks share: vectorised generation on the run's device, a content hash
+that puts every possible example in exactly one of train/val/test, fixed seeded evaluation sets, and
+evaluation at longer lengths than training (length generalisation).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import Tensor
+
+from bench.core.metrics import Metric, OutputKind, standard_metrics
+from bench.core.options import NoOptions, option
+
+InputKind = Literal["tokens", "features"]
+Split = Literal["train", "val", "test"]
+_SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+@dataclasses.dataclass
+class Batch:
+    """One batch in the common stream format (see the module docstring)."""
+
+    inputs: Tensor
+    targets: Tensor
+    mask: Tensor
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    def select(self, index: Tensor) -> Batch:
+        return Batch(self.inputs[index], self.targets[index], self.mask[index])
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.inputs.to(device), self.targets.to(device), self.mask.to(device))
+
+    @staticmethod
+    def cat(batches: list[Batch]) -> Batch:
+        return Batch(*(torch.cat([getattr(b, f) for b in batches]) for f in ("inputs", "targets", "mask")))
+
+
+class Task:
+    """Base of every task. Subclasses set the class attributes and implement the two batch methods.
+
+    Sizes may depend on options, so they are instance attributes set in ``__init__``.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type] = NoOptions
+    causal: ClassVar[bool] = True
+    """Whether the target at step t may depend only on inputs up to t (bidirectional models need False)."""
+    carries_state: ClassVar[bool] = False
+    """Whether consecutive training batches continue each other (truncated BPTT keeps the state)."""
+    # Class defaults; a task whose goal depends on its options sets them per instance.
+    target_metric: str = "loss"
+    """Validation metric (without split prefix) that says the task is solved, e.g. ``seq_acc``."""
+    target_mode: Literal["max", "min"] = "min"
+    target_value: float = 0.0
+    recommended: ClassVar[dict[str, Any]] = {}
+    """Config defaults this task needs to learn in a default run, e.g. ``{"train.lr": 3e-3}``.
+    They apply below the YAML file and the command line."""
+
+    input_kind: InputKind
+    input_size: int
+    output_kind: OutputKind
+    output_size: int
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+
+    @classmethod
+    def summary(cls) -> str:
+        """One line for ``bench list``: the first line of the class docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
+        """The training stream: ``num_batches`` batches (synthetic) or one epoch (datasets)."""
+        raise NotImplementedError
+
+    def eval_batches(
+        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
+        length: int | None = None,
+    ) -> list[Batch]:
+        """A fixed evaluation set of ``split`` (``length`` overrides the sequence length)."""
+        raise NotImplementedError
+
+    def eval_lengths(self) -> list[int]:
+        """Lengths, beyond the training length, at which the test split is also evaluated."""
+        return []
+
+    def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
+        """Metrics for one batch as ``(total, count)``; the output kind's standard set by default."""
+        return standard_metrics(self.output_kind, outputs, batch.targets, batch.mask)
+
+    def on_validation(
+        self, metrics: dict[str, float], evaluate: Callable[[Iterable[Batch]], dict[str, float]]
+    ) -> dict[str, float]:
+        """Called after each validation during training, with that validation's metrics (names
+        without the ``val/`` prefix); returns extra values to log as ``val/NAME``. ``evaluate(batches)``
+        runs the model being trained (no gradients, each batch from a fresh state) and returns the
+        task's metrics pooled over ``batches``: a set of the task's own, e.g. a curriculum's current
+        difficulty (``tasks/program.py`` moves its curriculum up here). Does nothing by default."""
+        return {}
+
+
+@dataclasses.dataclass
+class SyntheticOptions:
+    """Knobs every synthetic task has; a task's own Options dataclass extends this one."""
+
+    length: int = option(8, "sequence length (what 'length' means is in the task's help)", min=1)
+    eval_lengths: tuple[int, ...] = option(
+        (), "longer lengths to test length generalisation at (empty: 2x and 4x the length)", min=1
+    )
+
+
+def _content_bucket(inputs: Tensor) -> Tensor:
+    """A bucket 0..9 per example from a hash of its inputs alone, the same on every device and seed.
+
+    Every possible example therefore falls in exactly one split, whatever the seed: buckets 0–7 are
+    train, 8 val, 9 test.
+    """
+    flat = inputs.reshape(inputs.shape[0], -1)
+    if flat.is_floating_point():
+        codes = flat.float().view(torch.int32).long() & 0xFFFFFFFF
+    else:
+        codes = flat.long() & 0xFFFFFFFF
+    width = codes.shape[1]
+    coefficients = torch.randint(
+        1, 2**31 - 1, (width,), generator=torch.Generator().manual_seed(0x5EED), dtype=torch.long
+    ).to(codes.device)
+    h = (codes * coefficients).sum(-1) + width * 0x9E3779B1
+    h = h ^ (h >> 29)
+    h = h * 0x2545F4914F6CDD1D % (2**61 - 1)
+    h = h ^ (h >> 31)
+    return torch.remainder(h, 10)
+
+
+def _bucket_mask(inputs: Tensor, split: Split) -> Tensor:
+    bucket = _content_bucket(inputs)
+    if split == "train":
+        return bucket < 8
+    return bucket == (8 if split == "val" else 9)
+
+
+def _generator(seed: int, split: Split, length: int, device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + _SPLIT_IDS[split] * 7919 + length)
+
+
+class TrainStream:
+    """``num_batches`` freshly generated training batches: a sized iterable Lightning can show progress for."""
+
+    def __init__(self, task: SyntheticTask, batch_size: int, num_batches: int, seed: int, device: torch.device):
+        self.task, self.batch_size, self.num_batches = task, batch_size, num_batches
+        self.generator = _generator(seed, "train", task.options.length, device)
+        self.device = device
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def __iter__(self) -> Iterator[Batch]:
+        for _ in range(self.num_batches):
+            yield self.task.train_batch(self.batch_size, self.generator, self.device)
+
+
+class SyntheticTask(Task):
+    """A task whose examples are generated: implement :meth:`generate`, vectorised on ``device``."""
+
+    Options: ClassVar[type] = SyntheticOptions
+
+    def generate(self, n: int, length: int, generator: torch.Generator, device: torch.device) -> Batch:
+        """``n`` random examples of the given length, drawn with ``generator`` on ``device``."""
+        raise NotImplementedError
+
+    def train_batch(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Batch:
+        """One training batch, without a host sync: oversample, put train-bucket examples first,
+        and mask out (never score) the rare leftover example from another split."""
+        candidates = self.generate(batch_size + batch_size // 2 + 4, self.options.length, generator, device)
+        is_train = _bucket_mask(candidates.inputs, "train")
+        order = torch.argsort((~is_train).to(torch.int8), stable=True)[:batch_size]
+        batch = candidates.select(order)
+        batch.mask = batch.mask & is_train[order, None]
+        return batch
+
+    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
+        return TrainStream(self, batch_size, num_batches, seed, device)
+
+    def eval_batches(
+        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
+        length: int | None = None,
+    ) -> list[Batch]:
+        length = length or self.options.length
+        generator = _generator(seed, split, length, device)
+        kept: list[Batch] = []
+        have = 0
+        for _ in range(1000):
+            candidates = self.generate(max(num_examples - have, 64) * 2, length, generator, device)
+            chosen = candidates.select(_bucket_mask(candidates.inputs, split))
+            kept.append(chosen)
+            have += len(chosen)
+            if have >= num_examples:
+                break
+        else:
+            raise RuntimeError(f"{self.name}: could not draw {num_examples} {split} examples at length {length}")
+        data = Batch.cat(kept).select(torch.arange(num_examples, device=device))
+        return [data.select(torch.arange(i, min(i + batch_size, num_examples), device=device))
+                for i in range(0, num_examples, batch_size)]
+
+    def eval_lengths(self) -> list[int]:
+        lengths = self.options.eval_lengths or (2 * self.options.length, 4 * self.options.length)
+        return [n for n in lengths if n != self.options.length]

@@ -1,0 +1,280 @@
+"""``bench sweep``: the fair "GRU or LSTM?" — each architecture gets the same tuning budget.
+
+For each architecture: one Optuna study (:mod:`bench.tracking.optuna_store`) of ``--trials`` trials over its
+search space (:mod:`bench.sweep.search_space`), then, with ``--seeds N``, its best configuration rerun
+with seeds 0..N-1 — the runs reports compare. The work is done by worker processes
+(:mod:`bench.sweep.worker`), one per share of the CPU cores or one per GPU; this process prepares the
+studies and their MLflow parent runs, starts the workers, shows progress, restarts a worker that
+died, and on Ctrl-C stops them cleanly. Re-running the same command resumes: studies only ever grow
+to the requested count.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.core.errors import RunFailed, UsageError
+from bench.sweep.worker import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
+from bench.tracking.optuna_store import (
+    ATTR_PARENT_RUN,
+    DONE_STATES,
+    claim_lock,
+    create_or_check,
+    open_storage,
+    study_name,
+    trial_counts,
+)
+from bench.tracking.store import Tracker, bench_home
+
+
+@dataclasses.dataclass
+class StudyPlan:
+    """One architecture's study: its name, direction, space and fixed (resolved) config."""
+
+    arch: str
+    name: str
+    direction: str
+    space: dict[str, Any]
+    config: Any  # bench.core.config.RunConfig
+
+    @property
+    def seeds_name(self) -> str:
+        return f"{self.name}/seeds"
+
+
+@dataclasses.dataclass
+class SweepOptions:
+    trials: int = 20
+    seeds: int = 0
+    workers: int = 1
+    devices: Sequence[str] = ()
+    storage: str | None = None
+    tracking_uri: str | None = None
+    sampler: str = "tpe"
+    pruner: str = "median"
+    heartbeat: int = 10
+    max_failures: int = 0
+    progress: bool = True
+
+
+def plan_study(config: Any, space_overrides: dict | None, suffix: str = "") -> StudyPlan:
+    """The study for one resolved config: its name, the direction of the task's target, its space."""
+    from bench.core.network import build_task
+    from bench.core.registry import ARCHITECTURES, TASKS
+    from bench.sweep.search_space import build_space
+
+    task = build_task(config)
+    space = build_space(TASKS.get(config.task.name), ARCHITECTURES.get(config.model.arch), config.model.params,
+                        space_overrides)
+    name = study_name(config.task.name, config.model.arch, config.model.params) + (f"/{suffix}" if suffix else "")
+    direction = "maximize" if task.target_mode == "max" else "minimize"
+    return StudyPlan(config.model.arch, name, direction, space, config)
+
+
+def _base_config(config: Any) -> dict[str, Any]:
+    """The fixed part stored with a study: where a study runs (threads, device) is not part of it."""
+    base = config.to_dict()
+    base["train"].pop("threads", None)
+    base["train"].pop("device", None)
+    return base
+
+
+def prepare(plans: list[StudyPlan], options: SweepOptions) -> Any:
+    """Create or check every study (one-line error on a mismatch) and its MLflow parent run."""
+    import optuna
+
+    storage = open_storage(options.storage)
+    tracker = Tracker(options.tracking_uri)
+    for plan in plans:
+        create_or_check(storage, plan.name, plan.direction, plan.space, _base_config(plan.config))
+        with claim_lock(storage, plan.name):
+            study = optuna.load_study(study_name=plan.name, storage=storage)
+            parent = study.user_attrs.get(ATTR_PARENT_RUN)
+            if parent:
+                tracker.client.update_run(parent, status="RUNNING")
+            else:
+                parent = tracker.start_run(
+                    plan.config.task.name, plan.name, plan.config.flat(),
+                    {"sweep.study": plan.name, "sweep.role": "parent", "task": plan.config.task.name,
+                     "arch": plan.arch, "mlflow.source.name": "bench sweep"},
+                    plan.config.to_yaml())
+                study.set_user_attr(ATTR_PARENT_RUN, parent)
+    return storage
+
+
+class WorkerPool:
+    """The worker processes of this machine, each with its log file, restarted if one dies."""
+
+    def __init__(self, plans: list[StudyPlan], options: SweepOptions) -> None:
+        self.options = options
+        self.seed = plans[0].config.train.seed
+        self.jobs = [Job(p.name, options.trials, p.direction) for p in plans]
+        if options.seeds:
+            self.jobs += [Job(p.seeds_name, options.seeds, p.direction, seeds_of=p.name) for p in plans]
+        self.log_folder = bench_home() / "sweep-logs"
+        self.log_folder.mkdir(parents=True, exist_ok=True)
+        self.processes: list[subprocess.Popen | None] = [None] * options.workers
+        self.restarts = 0
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:
+            cores = os.cpu_count() or 1
+        self.threads = 1 if options.devices else max(1, cores // options.workers)
+
+    def log_path(self, index: int) -> Path:
+        return self.log_folder / f"worker-{index}.log"
+
+    def start(self, index: int) -> None:
+        options = self.options
+        spec = WorkerSpec(
+            jobs=self.jobs, storage=options.storage, tracking_uri=options.tracking_uri, heartbeat=options.heartbeat,
+            sampler=options.sampler, pruner=options.pruner, sampler_seed=10007 * self.seed + 1000 * self.restarts + index,
+            threads=self.threads, device="cuda:0" if options.devices else None,
+            max_failures=options.max_failures or max(10, options.trials),
+        )
+        env = {**os.environ, "OMP_NUM_THREADS": str(self.threads)}
+        if options.devices:
+            env["CUDA_VISIBLE_DEVICES"] = options.devices[index % len(options.devices)]
+        log = open(self.log_path(index), "a")
+        # Own session: Ctrl-C reaches this process only, which then stops each worker exactly once.
+        self.processes[index] = subprocess.Popen([sys.executable, "-m", "bench.sweep.worker", spec.to_json()],
+                                                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        log.close()
+
+    def start_all(self) -> None:
+        for index in range(self.options.workers):
+            self.start(index)
+
+    def poll(self, write: Any) -> dict[int, int]:
+        """Exit codes of workers that ended for good; a worker that died (a signal, a crash) is
+        restarted, up to twice the number of workers in all."""
+        ended = {}
+        for index, process in enumerate(self.processes):
+            code = process.poll() if process is not None else None
+            if code is None:
+                continue
+            if code in (0, 2, EXIT_TOO_MANY_FAILURES, 130) or self.restarts >= 2 * self.options.workers:
+                ended[index] = code
+                continue
+            self.restarts += 1
+            write(f"worker {index} died (exit code {code}); restarting it (log: {self.log_path(index)})")
+            self.start(index)
+        return ended
+
+    def alive(self) -> bool:
+        return any(p is not None and p.poll() is None for p in self.processes)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Ctrl-C: each worker marks its trial failed and its MLflow run KILLED, then exits."""
+        for process in self.processes:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def last_line(self, index: int) -> str:
+        lines = [line for line in self.log_path(index).read_text(errors="replace").splitlines() if line.strip()]
+        return lines[-1] if lines else "(empty log)"
+
+
+def _count_done(storage: Any, names: list[str], failed_seen: dict[str, set], write: Any) -> int:
+    """Complete + pruned trials over the studies; reports each newly failed trial once."""
+    import optuna
+
+    done = 0
+    for name in names:
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:  # a seed study not created yet
+            continue
+        counts = trial_counts(study)
+        done += sum(counts[s] for s in DONE_STATES)
+        if counts["FAIL"] > len(failed_seen.setdefault(name, set())):
+            for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
+                if trial.number not in failed_seen[name]:
+                    failed_seen[name].add(trial.number)
+                    reason = trial.user_attrs.get("fail_reason", "its worker stopped; retried")
+                    write(f"{name} trial {trial.number} failed: {reason}")
+    return done
+
+
+def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
+    """Run every study to its count (resuming what exists) and return the summary table."""
+    from tqdm.auto import tqdm
+
+    storage = prepare(plans, options)
+    pool = WorkerPool(plans, options)
+    names = [job.study for job in pool.jobs]
+    total = sum(job.trials for job in pool.jobs)
+    bar = tqdm(total=total, unit="trial", desc="sweep", disable=not options.progress, dynamic_ncols=True)
+    write = tqdm.write if options.progress else (lambda line: print(line, file=sys.stderr))
+    failed_seen: dict[str, set] = {}
+    ended: dict[int, int] = {}
+    try:
+        pool.start_all()
+        while True:
+            time.sleep(1.0)
+            done = _count_done(storage, names, failed_seen, write)
+            bar.update(done - bar.n)
+            ended = pool.poll(write)
+            if len(ended) == len(pool.processes):
+                break
+    except KeyboardInterrupt:
+        bar.close()
+        print("bench: stopping the workers (their running trials are marked failed)...", file=sys.stderr)
+        pool.stop()
+        _end_parent_runs(storage, plans, options, "KILLED")
+        raise
+    bar.update(_count_done(storage, names, failed_seen, write) - bar.n)
+    bar.close()
+    for index, code in ended.items():
+        if code != 0:
+            _end_parent_runs(storage, plans, options, "FAILED")
+            message = f"worker {index} stopped: {pool.last_line(index)} (log: {pool.log_path(index)})"
+            raise UsageError(message) if code == 2 else RunFailed(message)
+    _end_parent_runs(storage, plans, options, "FINISHED")
+    from bench.sweep.summary import summary_table
+
+    return summary_table(storage, plans, options.seeds)
+
+
+def _end_parent_runs(storage: Any, plans: list[StudyPlan], options: SweepOptions, status: str) -> None:
+    """Each study's parent run: its best value and parameters, and how the sweep ended."""
+    import optuna
+
+    tracker = Tracker(options.tracking_uri)
+    for plan in plans:
+        study = optuna.load_study(study_name=plan.name, storage=storage)
+        parent = study.user_attrs.get(ATTR_PARENT_RUN)
+        if not parent:
+            continue
+        try:
+            best = study.best_trial
+            tracker.log_metrics(parent, {"best_value": best.value}, step=best.number)
+            tracker.set_tags(parent, {"best_trial": best.number,
+                                      **{f"best.{k}": v for k, v in best.params.items()}})
+        except ValueError:  # no complete trial yet
+            pass
+        tracker.end_run(parent, status)
+
+
+def parse_devices(text: str | None) -> list[str]:
+    if not text:
+        return []
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    if not all(d.isdigit() for d in devices):
+        raise UsageError(f"--devices {text!r}: give CUDA device numbers, e.g. --devices 0,1,2,3")
+    return devices

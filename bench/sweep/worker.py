@@ -1,0 +1,321 @@
+"""A sweep worker: claims trials of its studies one at a time and runs each as one MLflow run.
+
+``bench sweep`` starts these as processes (``python -m bench.sweep.worker SPEC_JSON``); on many machines
+each machine's ``bench sweep`` starts its own, all sharing one storage. A worker goes through its
+jobs in order. For each study it loops: under the study's claim lock, fail trials whose worker
+stopped beating (they are retried), then take a trial if complete + pruned + running trials are
+fewer than asked; run it through :func:`bench.train.run.run` (the one training path), report
+validations to Optuna for pruning, and tell Optuna how it ended. With nothing left to claim it
+waits while other workers' trials run, since one of them may die and free its slot.
+
+Exit codes: 0 all jobs complete, 3 a study had too many failed trials, 130 interrupted.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from bench.core.errors import RunFailed, UsageError
+from bench.sweep.search_space import as_overrides, suggest
+from bench.tracking.optuna_store import (
+    ATTR_BASE,
+    ATTR_PARENT_RUN,
+    DONE_STATES,
+    claim_lock,
+    create_or_check,
+    open_storage,
+    trial_counts,
+)
+
+EXIT_TOO_MANY_FAILURES = 3
+SEED_SPACE = {"train.seed": {"type": "int", "low": 0, "high": 2**31 - 1}}
+
+
+@dataclasses.dataclass
+class Job:
+    """One study a worker works on until it holds ``trials`` complete or pruned trials."""
+
+    study: str
+    trials: int
+    direction: str = "minimize"
+    seeds_of: str | None = None
+    """For the seed reruns: the search study whose best configuration this study reruns per seed."""
+
+
+@dataclasses.dataclass
+class WorkerSpec:
+    """Everything a worker process needs, passed as JSON on its command line."""
+
+    jobs: list[Job]
+    storage: str | None = None
+    tracking_uri: str | None = None
+    heartbeat: int = 10
+    sampler: str = "tpe"
+    pruner: str = "median"
+    sampler_seed: int = 0
+    threads: int = 0
+    device: str | None = None
+    max_failures: int = 10
+    poll_seconds: float = 2.0
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerSpec:
+        data = json.loads(text)
+        data["jobs"] = [Job(**job) for job in data["jobs"]]
+        return cls(**data)
+
+
+class TooManyFailures(Exception):
+    pass
+
+
+def make_sampler(name: str, seed: int) -> Any:
+    import optuna
+
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def make_pruner(name: str, max_steps: int, eval_every: int) -> Any:
+    """Median (Optuna's default rule) after 5 trials and a quarter of the steps, Hyperband, or none."""
+    import optuna
+
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=eval_every, max_resource=max_steps)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=max_steps // 4)
+    return optuna.pruners.NopPruner()
+
+
+def pruning_callback(trial: Any, monitor: str) -> Any:
+    """Report each validation to Optuna at its update step, and stop the run when Optuna prunes it.
+
+    optuna-integration's PyTorchLightningPruningCallback reports at ``current_epoch``; a synthetic
+    task trains in one long epoch, so every report would land on step 0 and pruning would compare
+    nothing. This is the same callback keyed by ``global_step``.
+    """
+    import optuna
+    from lightning.pytorch.callbacks import Callback
+
+    class PruneOnValidation(Callback):
+        def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+            value = trainer.callback_metrics.get(monitor)
+            if trainer.sanity_checking or value is None:
+                return
+            step = trainer.global_step
+            trial.report(float(value), step=step)
+            if trial.should_prune():
+                trial.set_user_attr("pruned_at_step", step)
+                raise optuna.TrialPruned(f"pruned at step {step} ({monitor} = {float(value):.4g})")
+
+    return PruneOnValidation()
+
+
+class Heartbeat:
+    """Records the trial's heartbeat every ``interval`` seconds in a thread, so a live worker is never
+    mistaken for a dead one however long its trial trains."""
+
+    def __init__(self, storage: Any, trial_id: int, interval: int) -> None:
+        self.storage, self.trial_id, self.interval = storage, trial_id, interval
+        self.stopped = threading.Event()
+        storage.record_heartbeat(trial_id)
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+        self.thread.start()
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception:  # a transient database error must not kill the trial
+                pass
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+
+def stale_trial_handler(tracking_uri: str | None) -> Any:
+    """Optuna's callback for a trial whose worker stopped beating: end its MLflow run FAILED (nobody
+    else will), then enqueue the same parameters again (Optuna's RetryHeartbeatStaleTrialCallback)."""
+    import optuna
+
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+
+    def handle(study: Any, trial: Any) -> None:
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        if run_id:
+            try:
+                from bench.tracking.store import Tracker
+
+                Tracker(tracking_uri).end_run(run_id, "FAILED", "its worker stopped (no heartbeat); the trial was retried")
+            except Exception:
+                pass
+        retry(study, trial)
+
+    return handle
+
+
+class Worker:
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self.storage = open_storage(spec.storage, spec.heartbeat, stale_trial_handler(spec.tracking_uri))
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        # Import the training stack (seconds) before claiming a trial, not while its heartbeat is due.
+        import importlib
+
+        from bench.core.registry import ARCHITECTURES, TASKS
+
+        for module in ("lightning.pytorch", "bench.train.run", "bench.train.model", "bench.train.data"):
+            importlib.import_module(module)
+        TASKS.load()
+        ARCHITECTURES.load()
+
+    def load(self, job: Job) -> Any:
+        import optuna
+
+        study = optuna.load_study(study_name=job.study, storage=self.storage)
+        train = study.user_attrs[ATTR_BASE]["train"]
+        return optuna.load_study(
+            study_name=job.study, storage=self.storage,
+            sampler=make_sampler(self.spec.sampler, self.spec.sampler_seed),
+            pruner=make_pruner(self.spec.pruner, train["max_steps"], train["eval_every"]),
+        )
+
+    def run_jobs(self) -> None:
+        for job in self.spec.jobs:
+            if job.seeds_of:
+                self.prepare_seed_study(job)
+            self.work_on(job, self.load(job))
+
+    def prepare_seed_study(self, job: Job) -> None:
+        """Create the seed-rerun study from the finished search: its best parameters fixed, one
+        enqueued trial per seed 0..N-1 (enqueued once, whichever worker gets here first)."""
+        import optuna
+
+        search = optuna.load_study(study_name=job.seeds_of, storage=self.storage)
+        best = search.best_trial
+        base = json.loads(json.dumps(search.user_attrs[ATTR_BASE]))
+        for section, values in as_overrides(best.params).items():
+            base.setdefault(section, {}).update(values)
+        base["train"].pop("seed", None)
+        study = create_or_check(self.storage, job.study, job.direction, SEED_SPACE, base,
+                                {ATTR_PARENT_RUN: search.user_attrs.get(ATTR_PARENT_RUN),
+                                 "rnnbench.best_trial": best.number})
+        with claim_lock(self.storage, job.study):
+            for seed in range(job.trials):
+                study.enqueue_trial({"train.seed": seed}, skip_if_exists=True)
+
+    def work_on(self, job: Job, study: Any) -> None:
+        import optuna
+
+        while True:
+            trial = None
+            with claim_lock(self.storage, job.study):
+                optuna.storages.fail_stale_trials(study)
+                counts = trial_counts(study)
+                done = sum(counts[s] for s in DONE_STATES)
+                if counts["FAIL"] > self.spec.max_failures:
+                    raise TooManyFailures(f"study {job.study!r}: {counts['FAIL']} trials failed (limit "
+                                          f"{self.spec.max_failures}); see `bench sweep status` and the failed runs")
+                if done + counts["RUNNING"] < job.trials:
+                    trial = study.ask()
+                    self.storage.record_heartbeat(trial._trial_id)
+            if trial is not None:
+                self.run_trial(job, study, trial)
+            elif done >= job.trials:
+                return
+            else:
+                time.sleep(self.spec.poll_seconds)
+
+    def run_trial(self, job: Job, study: Any, trial: Any) -> None:
+        """Run one claimed trial and tell Optuna how it ended; whatever happens, it does not stay RUNNING."""
+        heartbeat = Heartbeat(self.storage, trial._trial_id, self.spec.heartbeat)
+        import optuna
+        from optuna.trial import TrialState
+
+        from bench.core.network import build_task
+        from bench.core.resolve import resolve
+        from bench.train.run import default_threads, run
+
+        state, value = TrialState.FAIL, None
+        try:
+            trial.set_user_attr("worker", self.name)
+            base = study.user_attrs[ATTR_BASE]
+            values = suggest(trial, study.user_attrs.get("rnnbench.space") or {})
+            overrides = as_overrides(values)
+            if self.spec.device:
+                overrides.setdefault("train", {})["device"] = self.spec.device
+            config = resolve(base, overrides)
+            if self.spec.threads and not config.train.threads:
+                # This worker's share of the cores, but no more than the model can use: a small
+                # model on two contended threads is many times slower than on one.
+                config.train.threads = min(self.spec.threads, default_threads(config))
+            role = "seed" if job.seeds_of else "trial"
+            label = f"seed {config.train.seed}" if job.seeds_of else f"trial {trial.number}"
+            monitor = f"val/{build_task(config).target_metric}"
+            callbacks = [] if job.seeds_of else [pruning_callback(trial, monitor)]
+            result = run(
+                config, tracking_uri=self.spec.tracking_uri, run_name=f"{config.model.arch} {label}",
+                progress=False, callbacks=callbacks, stop_exceptions=(optuna.TrialPruned,),
+                on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+                tags={"mlflow.parentRunId": study.user_attrs.get(ATTR_PARENT_RUN) or "",
+                      "sweep.study": job.study.removesuffix("/seeds"), "sweep.role": role,
+                      "sweep.trial": trial.number, "mlflow.source.name": "bench sweep"},
+            )
+            value = result.metrics[monitor]
+            test_key = monitor.replace("val/", "test/", 1)
+            trial.set_user_attr(test_key, result.metrics.get(test_key))
+            trial.set_user_attr("steps", result.steps)
+            trial.set_user_attr("seconds", round(result.seconds, 2))
+            trial.set_user_attr("num_parameters", result.num_parameters)
+            state = TrialState.COMPLETE
+        except optuna.TrialPruned:
+            state = TrialState.PRUNED
+        except KeyboardInterrupt:
+            self._fail_reason(trial, "interrupted (Ctrl-C)")
+            raise
+        except (RunFailed, UsageError) as exc:
+            self._fail_reason(trial, str(exc))
+        except Exception as exc:
+            self._fail_reason(trial, f"{type(exc).__name__}: {exc}")
+        finally:
+            heartbeat.stop()
+            # skip_if_finished: a trial failed as stale while it was slow stays failed (it was retried).
+            study.tell(trial, value if state == TrialState.COMPLETE else None, state=state, skip_if_finished=True)
+
+    @staticmethod
+    def _fail_reason(trial: Any, reason: str) -> None:
+        try:
+            trial.set_user_attr("fail_reason", reason[:2000])
+        except Exception:
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    spec = WorkerSpec.from_json(argv[0])
+    try:
+        Worker(spec).run_jobs()
+    except TooManyFailures as exc:
+        print(f"bench worker: {exc}", file=sys.stderr)
+        return EXIT_TOO_MANY_FAILURES
+    except UsageError as exc:
+        print(f"bench worker: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""A logged run, found again: its MLflow record and its resolved config (``config.yaml``).
+
+What ``bench sample``, ``bench reproduce`` and ``bench run --resume`` start from. A run id that is
+not in the store (mistyped, or from another store) is a one-line usage error.
+"""
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from bench.core.errors import UsageError
+
+
+def open_logged_run(run_id: str, tracking_uri: str | None = None) -> tuple[Any, Any]:
+    """``(tracker, mlflow run)`` for ``run_id`` in the tracking store."""
+    from bench.tracking.store import Tracker
+
+    if not Tracker.exists(tracking_uri):
+        raise UsageError("no tracking store with runs here; train one with `bench run` (or pass --tracking-uri)")
+    tracker = Tracker(tracking_uri)
+    try:
+        run = tracker.client.get_run(run_id)
+    except Exception:
+        raise UsageError(f"no run {run_id!r} in the tracking store {tracker.uri}; see `bench runs --task TASK` "
+                         "for run ids, or pass the --tracking-uri it was logged to") from None
+    return tracker, run
+
+
+def logged_config(tracker: Any, run_id: str) -> Any:
+    """The run's resolved config, re-resolved (and so re-validated) by the current code."""
+    from bench.core.config import load_yaml
+    from bench.core.resolve import resolve
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = tracker.client.download_artifacts(run_id, "config.yaml", folder)
+        except Exception:
+            raise UsageError(f"run {run_id} has no config.yaml artifact; it was not logged by `bench run`") from None
+        return resolve(load_yaml(path))

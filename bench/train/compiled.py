@@ -1,0 +1,76 @@
+"""When to run a custom cell's compiled step: only where it pays.
+
+Architectures without a fused kernel (:class:`bench.core.architecture.SteppedRecurrent`) step through
+time in Python. ``torch.compile`` of their step is 1.5-3x faster here (CPU, B=64, T=100, H=128:
+NTM 1846 → 626 ms/step, attention 1464 → 1002) but costs 30-65 s to compile. With
+``--compile auto`` the first steps run eagerly and are timed; the run switches to the compiled step
+only if compiling would be under 10% of the compiled run — compile time plus the remaining steps at
+the best speed-up measured here (:data:`SPEEDUP`), so it holds whatever the actual gain. (Comparing
+with the eager rest of the run instead let a default NTM run spend ~30% of its time compiling:
+results/BENCHMARKS.md.) Evaluation always runs eagerly (its batch shapes differ and would each
+trigger a new compile).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lightning.pytorch.callbacks import Callback
+
+from bench.core.architecture import SteppedRecurrent
+
+COMPILE_SECONDS = {"cpu": 60.0, "cuda": 40.0}
+"""Rough cold compile time of one step function (measured: 29-65 s on this 2-core CPU, idle)."""
+SPEEDUP = 3.0
+"""The largest gain of a compiled step measured here (NTM: 1846 → 626 ms/step): the compiled run is
+assumed to be this much shorter than the eager one, the assumption under which compiling weighs most."""
+
+
+class CompileWhenItPays(Callback):
+    """Decide, from timed eager steps, whether to switch the model's custom cell to its compiled step."""
+
+    def __init__(self, mode: str, warmup: int = 2, probe: int = 5) -> None:
+        self.mode, self.warmup, self.probe = mode, warmup, probe
+        self.decision = "fused kernel"
+        self._started = 0.0
+
+    def _core(self, pl_module: Any) -> SteppedRecurrent | None:
+        core = pl_module.net.core
+        return core if isinstance(core, SteppedRecurrent) else None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in checkpoints: a resumed run keeps the step function its first part chose."""
+        return {"decision": self.decision}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.decision = state.get("decision", self.decision)
+        self._resumed = True
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        core = self._core(pl_module)
+        if core is None:
+            return
+        if getattr(self, "_resumed", False):
+            core.compiled = self.decision.startswith("compiled")
+            return
+        core.compiled = self.mode == "on"
+        self.decision = "compiled (--compile on)" if self.mode == "on" else "eager"
+
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.global_step == self.warmup:
+            self._started = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        core = self._core(pl_module)
+        if core is None or self.mode != "auto" or trainer.global_step != self.warmup + self.probe:
+            return
+        per_step = (time.perf_counter() - self._started) / self.probe
+        remaining = max(trainer.max_steps - trainer.global_step, 0) * per_step
+        cost = COMPILE_SECONDS.get(pl_module.device.type, 60.0)
+        compiled_run = cost + remaining / SPEEDUP
+        if cost < 0.1 * compiled_run:
+            core.compiled = True
+            self.decision = f"compiled (eager {per_step * 1000:.0f} ms/step, {remaining:.0f} s left)"
+        else:
+            self.decision = (f"eager (compiling ~{cost:.0f} s would exceed 10% of a ~{compiled_run:.0f} s compiled run; "
+                             f"{remaining:.0f} s left eager)")

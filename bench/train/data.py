@@ -1,0 +1,83 @@
+"""SequenceDataModule: a task's batches, in the shape Lightning's loops expect.
+
+Synthetic tasks generate their data on the run's device, so batches never cross from host to
+device; the training stream is a sized iterable so the progress bar knows its end. Evaluation sets
+are fixed lists of batches with a name — the metric prefix (``val``, ``test``, ``test/len32``).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import lightning.pytorch as pl
+import torch
+
+from bench.core.config import RunConfig
+from bench.core.task import Batch, Split, Task
+
+
+class EvalSet:
+    """A named, fixed evaluation set (a sized iterable of batches)."""
+
+    def __init__(self, name: str, batches: list[Batch]) -> None:
+        self.name, self.batches = name, batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[Batch]:
+        return iter(self.batches)
+
+
+class ReplayedStream:
+    """A resumed run's training stream: the same stream, with the batches consumed before the
+    checkpoint generated again and dropped, across epochs, so that the next batch is exactly the one
+    an uninterrupted run would train on — whatever state the task's stream keeps (generators,
+    shuffles). Costs only the generation time of those batches."""
+
+    def __init__(self, stream: Iterable[Batch], consumed: int) -> None:
+        self.stream, self.to_skip = stream, consumed
+
+    def __len__(self) -> int:
+        return len(self.stream)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Batch]:
+        batches = iter(self.stream)
+        while self.to_skip > 0:
+            try:
+                next(batches)
+                self.to_skip -= 1
+            except StopIteration:  # a whole epoch was consumed before the checkpoint
+                batches = iter(self.stream)
+        return batches
+
+
+class SequenceDataModule(pl.LightningDataModule):
+    """Training stream, validation set and final evaluation sets of one task."""
+
+    def __init__(self, task: Task, config: RunConfig) -> None:
+        super().__init__()
+        self.task, self.config = task, config
+
+    @property
+    def device(self) -> torch.device:
+        return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+
+    def eval_set(self, split: Split, length: int | None = None) -> EvalSet:
+        train = self.config.train
+        batches = self.task.eval_batches(split, train.batch_size, train.eval_size, train.seed, self.device, length)
+        return EvalSet(split if length is None else f"{split}/len{length}", batches)
+
+    def train_dataloader(self) -> Iterable[Batch]:
+        train = self.config.train
+        stream = self.task.train_batches(train.batch_size, train.max_steps, train.seed, self.device)
+        consumed = self.trainer.global_step if self.trainer is not None else 0
+        return ReplayedStream(stream, consumed) if consumed else stream
+
+    def val_dataloader(self) -> list[EvalSet]:
+        return [self.eval_set("val")]
+
+    def test_dataloader(self) -> list[EvalSet]:
+        """Final evaluation: train, val and test splits, then test at each longer length."""
+        sets = [self.eval_set("train"), self.eval_set("val"), self.eval_set("test")]
+        sets += [self.eval_set("test", length) for length in self.task.eval_lengths()]
+        return sets

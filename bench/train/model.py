@@ -1,0 +1,194 @@
+"""SequenceModel: the one LightningModule every task × architecture pair trains as.
+
+It trains a :class:`bench.core.network.SequenceNetwork` (adapters + architecture + head). The loss and
+the standard metrics follow from the task's output kind (:mod:`bench.core.metrics`); evaluation pools
+each metric exactly over a whole evaluation set. Nothing here knows a task or an architecture by name.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor
+
+from bench.core.architecture import State
+from bench.core.config import RunConfig
+from bench.core.errors import RunFailed
+from bench.core.metrics import masked_mean_loss
+from bench.core.network import SequenceNetwork
+from bench.core.task import Batch, Task
+
+
+def detach_state(state: State) -> State:
+    """Cut the graph behind a recurrent state (truncated BPTT), whatever its structure."""
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, (tuple, list)):
+        return type(state)(detach_state(s) for s in state)
+    if isinstance(state, dict):
+        return {k: detach_state(v) for k, v in state.items()}
+    return state
+
+
+class SequenceModel(pl.LightningModule):
+    """Adapters + architecture + head, with the training and evaluation steps for any task."""
+
+    def __init__(self, task: Task, config: RunConfig) -> None:
+        super().__init__()
+        self.task = task
+        self.config = config
+        self.net = SequenceNetwork(task, config.model)
+        self._totals: dict[str, list[Tensor]] = {}
+        self._train_state: State = None
+        self._eval_state: State = None
+        self._refresh, self._log_every = 0, config.train.log_every  # set from the trainer in on_train_start
+        self._seconds_before, self._fit_started = 0.0, time.perf_counter()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Lightning records the running hook's name on the module around every hook call (~44
+        times a step); ``nn.Module.__setattr__`` checks each value against parameters, buffers and
+        submodules first. The name is a plain string attribute: set it directly. (With
+        :func:`bench.train.run.unprofiled`, a bare Lightning loop's overhead on a tiny model went from
+        1.29x to 1.24x a raw loop's step: results/BENCHMARKS.md.)"""
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            torch.nn.Module.__setattr__(self, name, value)  # (named, not super(): benchmarks reuse this method)
+
+    @property
+    def num_parameters(self) -> int:
+        return self.net.num_parameters
+
+    def forward(self, inputs: Tensor, state: State = None) -> tuple[Tensor, State]:
+        return self.net(inputs, state)
+
+    def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
+        """Synthetic batches are born on the device; Lightning's generic version deep-copies
+        dataclasses (about 1.7 ms a step here), this one moves tensors only when needed."""
+        return batch if batch.inputs.device == device else batch.to(device)
+
+    # -- training -----------------------------------------------------------------------------
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        state = self._train_state if self.task.carries_state else None
+        outputs, state = self.net(batch.inputs, state)
+        if self.task.carries_state:
+            self._train_state = detach_state(state)
+        loss = masked_mean_loss(self.task.output_kind, outputs, batch.targets, batch.mask)
+        if self.global_step % self.config.train.log_every == 0:
+            # Checked only when logging: a NaN poisons the weights, so it is still there next time,
+            # and checking every step would cost a device sync per step on a GPU.
+            if not torch.isfinite(loss):
+                raise RunFailed(f"non-finite training loss ({loss.item()}) at step {self.global_step}; "
+                                "lower the learning rate or clip gradients (--clip-grad-norm)")
+        return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        """Log the batch loss only at the steps where it is shown or sent: every ``log_every`` updates
+        (what Lightning's logger connector writes), every progress-bar refresh, and when training is
+        stopping. A ``self.log`` call costs about 0.5 ms of Lightning bookkeeping, which at every
+        step was a third of a small model's step time (results/BENCHMARKS.md); the logged series
+        is the same."""
+        trainer = self.trainer
+        step = trainer.global_step  # updates done, this batch's included
+        if step % self._log_every == 0 or (self._refresh and step % self._refresh == 0) or trainer.should_stop:
+            self.log("train/batch_loss", outputs["loss"], prog_bar=True, on_step=True, on_epoch=False)
+
+    def on_train_start(self) -> None:
+        """When the batch loss is shown or sent (:meth:`on_train_batch_end`), looked up once."""
+        bar = self.trainer.progress_bar_callback
+        self._refresh = getattr(bar, "refresh_rate", 0) if bar is not None else 0
+        self._log_every = self.trainer.log_every_n_steps
+
+    # -- the training clock, across a resume ----------------------------------------------------
+    @property
+    def seconds_trained(self) -> float:
+        """Seconds of training behind the current weights: this fit's so far and, in a resumed run,
+        the time up to the checkpoint it resumed from (what was trained after that checkpoint and
+        lost with the stop is not counted: it is trained again)."""
+        return self._seconds_before + time.perf_counter() - self._fit_started
+
+    def on_fit_start(self) -> None:  # after a checkpoint is restored
+        self._fit_started = time.perf_counter()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["rnnbench_train_seconds"] = self.seconds_trained
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._seconds_before = float(checkpoint.get("rnnbench_train_seconds", 0.0))
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        train = self.config.train
+        params = self.parameters()
+        if train.optimizer == "adam":
+            return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+        if train.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+        return torch.optim.SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+
+    # -- evaluation: metrics pooled exactly over each evaluation set ----------------------------
+    def _accumulate(self, batch: Batch, batch_idx: int, dataloader_idx: int) -> None:
+        state = None
+        if self.task.carries_state:
+            state = None if batch_idx == 0 else self._eval_state
+        outputs, state = self(batch.inputs, state)
+        self._eval_state = state
+        prefix = self._loader_name(dataloader_idx)
+        for name, (total, count) in self.task.metrics(outputs, batch).items():
+            key = f"{prefix}/{name}"
+            if key in self._totals:
+                self._totals[key][0] += total
+                self._totals[key][1] += count
+            else:
+                self._totals[key] = [total.detach().clone().double(), torch.as_tensor(count).double()]
+
+    def _loader_name(self, dataloader_idx: int) -> str:
+        """The metric prefix of an evaluation set: ``val``, ``test``, ``test/len32``..."""
+        loaders = self.trainer.test_dataloaders if self.trainer.testing else self.trainer.val_dataloaders
+        if not isinstance(loaders, (list, tuple)):
+            loaders = [loaders]
+        return loaders[dataloader_idx].name
+
+    def _pooled(self) -> dict[str, float]:
+        pooled = {k: (t / c.clamp_min(1)).item() for k, (t, c) in self._totals.items()}
+        self._totals = {}
+        return pooled
+
+    def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._accumulate(batch, batch_idx, dataloader_idx)
+
+    def on_validation_epoch_end(self) -> None:
+        metrics = self._pooled()
+        if not math.isfinite(metrics.get("val/loss", 0.0)):
+            raise RunFailed(f"non-finite validation loss at step {self.global_step}; "
+                            "lower the learning rate or clip gradients (--clip-grad-norm)")
+        target = f"val/{self.task.target_metric}"
+        for key, value in metrics.items():
+            self.log(key, value, prog_bar=key == target)
+        if not self.trainer.sanity_checking:  # the task's feedback hook, e.g. a curriculum
+            val = {key.split("/", 1)[1]: value for key, value in metrics.items() if key.startswith("val/")}
+            for key, value in self.task.on_validation(val, self.evaluate).items():
+                self.log(f"val/{key}", float(value))
+
+    def evaluate(self, batches: Iterable[Batch]) -> dict[str, float]:
+        """The task's metrics pooled over ``batches`` with the current weights, without gradients,
+        each batch from a fresh state (what :meth:`Task.on_validation` calls to score sets of its own)."""
+        totals: dict[str, list[Tensor]] = {}
+        with torch.no_grad():
+            for batch in batches:
+                outputs, _ = self(batch.inputs)
+                for name, (total, count) in self.task.metrics(outputs, batch).items():
+                    pair = totals.setdefault(name, [torch.zeros((), dtype=torch.float64, device=total.device)] * 2)
+                    pair[0] = pair[0] + total.double()
+                    pair[1] = pair[1] + torch.as_tensor(count).double()
+        return {name: (total / count.clamp_min(1)).item() for name, (total, count) in totals.items()}
+
+    def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._accumulate(batch, batch_idx, dataloader_idx)
+
+    def on_test_epoch_end(self) -> None:
+        self.final_metrics: dict[str, Any] = self._pooled()
+        self.log_dict(self.final_metrics)
