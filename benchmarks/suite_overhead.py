@@ -194,14 +194,15 @@ def floor_step(config: Any, size: Size, tuned: bool = False) -> dict[str, Any]:
     it): the same step (one-hot, LSTM, head, masked loss, clipping, Adam) as a bare LightningModule,
     no logger, no callback but the timer — Lightning's defaults, the least a harness built on a
     default ``Trainer`` costs; ``tuned``: with the two changes to Lightning's per-step bookkeeping
-    that ``bench run`` makes (:meth:`bench.train.model.SequenceModel.__setattr__`, :func:`bench.train.run.unprofiled`)."""
+    that ``bench run`` makes (:class:`bench.train.speedups.LightningShortcuts`, :func:`bench.train.speedups.unprofiled`)."""
     import lightning.pytorch as pl
 
     from bench.core.network import build_task
     from bench.train.model import SequenceModel
-    from bench.train.run import _quiet_lightning, unprofiled
+    from bench.train.run import quiet_lightning
+    from bench.train.speedups import unprofiled
 
-    _quiet_lightning()
+    quiet_lightning()
     t = config.train
     torch.set_num_threads(t.threads)
 

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from bench import Batch, Metric, Split, Task, UsageError, file_key, option, register_task
+from bench import Batch, Metric, Split, Task, UsageError, cache_dir, file_key, option, register_task
 
 KEYS = 88
 LOWEST_PITCH = 21  # A0, the lowest piano key
@@ -171,9 +171,7 @@ def _nonempty(rolls: Rolls, path: str) -> Rolls:
 # -- the no-download default: Bach chorales from music21 ----------------------------------------
 def chorales_from_music21() -> Rolls:
     """JSB-style chorales from music21's bundled corpus, cached in $RNNBENCH_HOME/cache."""
-    from bench.tracking.store import bench_home
-
-    cache = bench_home() / "cache" / "music21_chorales_v2.npz"
+    cache = cache_dir() / "music21_chorales_v2.npz"
     if cache.exists():
         with np.load(cache) as stored:
             return {split: [stored[k] for k in sorted(stored.files, key=_index) if k.startswith(split + "_")]

@@ -48,7 +48,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from bench import LOG_STD_MIN, Batch, Metric, Split, Task, UsageError, file_key, gaussian_nll, option, register_task
+from bench import (
+    LOG_STD_MIN, Batch, Metric, Split, Task, UsageError, bench_home, file_key, gaussian_nll, option, register_task,
+)
 from tasks._wav import EXPECTED, RATE
 
 SPLITS = ("train", "val", "test")
@@ -200,8 +202,6 @@ def prepare(data: str, frame_size: int) -> Prepared:
 def _content_key(data: str) -> Any:
     """What makes a cached load stale: the data's files, their modification times and sizes."""
     if not data:  # the default lives in this home's cache: another home is another load
-        from bench.tracking.store import bench_home
-
         return ("default", str(bench_home().resolve()))
     path = Path(data).expanduser()
     try:

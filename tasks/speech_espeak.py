@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import UsageError
+from bench import UsageError, cache_dir
 from tasks._wav import EXPECTED, RATE, write_wav
 
 # -- the no-download default: Harvard sentences spoken by eSpeak NG ------------------------------
@@ -62,9 +62,7 @@ DEFAULT_VERSION = "espeak_harvard_v1"
 
 def espeak_corpus() -> Path:
     """The default folder of WAV files, synthesised once into $RNNBENCH_HOME/cache."""
-    from bench.tracking.store import bench_home
-
-    folder = bench_home() / "cache" / f"speech_{DEFAULT_VERSION}"
+    folder = cache_dir() / f"speech_{DEFAULT_VERSION}"
     if (folder / "DONE").exists():
         return folder
     if importlib.util.find_spec("espeakng_loader") is None:

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from bench.report.collect import stats
+from bench.report import stats
 
 A = [1.0, 2.0, 3.0, 4.0, 5.0]
 B = [2.0, 4.0, 6.0]

@@ -86,14 +86,14 @@ def test_every_task_runs_with_every_architecture(task, options, arch, small_data
 
 
 def test_the_per_step_shortcuts_change_nothing_but_cost():
-    """bench.train.run.unprofiled and SequenceModel.__setattr__ trim Lightning's per-step bookkeeping
+    """bench.train.speedups.unprofiled and SequenceModel.__setattr__ trim Lightning's per-step bookkeeping
     (results/BENCHMARKS.md): the hook name is still recorded, modules assigned later still register
     as submodules, and the profiler is still a context manager."""
     from torch import nn
 
     from bench.core.network import build_task
     from bench.train.model import SequenceModel
-    from bench.train.run import unprofiled
+    from bench.train.speedups import unprofiled
 
     config = resolve({"task": {"name": "parity"}, "model": {"arch": "gru"}}, {"train": FAST}, {"length": 8})
     model = SequenceModel(build_task(config), config)

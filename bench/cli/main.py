@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri
 from bench.core.errors import RunFailed, UsageError
+
+if TYPE_CHECKING:
+    from bench.core.config import RunConfig
+    from bench.train.run import RunResult
 
 EXAMPLES = """examples:
   bench run --task parity --arch gru              train on the defaults, log to MLflow
@@ -148,7 +152,7 @@ def _add_sweep_parser(sub: Any) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from bench.sweep.orchestrator import orchestrator as sweeps
+    from bench.sweep import orchestrator as sweeps
 
     if args.action == "status":
         from bench.tracking.optuna_store import open_storage, status_table
@@ -244,13 +248,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(config.to_yaml(), end="")
         return 0
-    from bench.tracking.runs import format_result
     from bench.train.run import run
 
     result = run(config, tracking_uri=args.tracking_uri, experiment=args.experiment,
                  run_name=args.run_name, progress=not args.no_progress, resume=args.resume)
     print(format_result(config, result, args.tracking_uri, args.experiment))
     return 0
+
+
+def format_result(config: RunConfig, result: RunResult, tracking_uri: str | None,
+                  experiment: str | None = None) -> str:
+    """What ``bench run`` prints at the end: final metrics per split, the run id, where to look."""
+    from bench.tracking.runs import metrics_frame
+    from bench.tracking.store import default_tracking_uri
+
+    uri = tracking_uri or default_tracking_uri()
+    table = metrics_frame(result.metrics).to_string(float_format=lambda v: f"{v:.4f}")
+    ui = f"mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite") else uri
+    return (
+        f"\n{config.task.name} x {config.model.arch}: {result.num_parameters:,} parameters, "
+        f"{result.steps} steps in {result.seconds:.1f} s on {result.device} ({result.stop_reason})\n"
+        f"{table}\n"
+        f"MLflow run {result.run_id} (experiment {(experiment or config.task.name)!r}); browse: {ui}"
+    )
 
 
 def _resumed_config(args: argparse.Namespace) -> Any:

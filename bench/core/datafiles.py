@@ -1,6 +1,7 @@
-"""Data files named by a user: one place that turns a path into a cache key or a one-line error."""
+"""Data files: a user's path turned into a cache key or a one-line error, and where caches live."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from bench.core.errors import UsageError
@@ -20,3 +21,13 @@ def file_key(data: str, task: str, expected: str) -> tuple[str, int, int]:
     if path.is_dir():
         raise UsageError(f"{task}: {data} is a folder; give {expected} with --opt data=PATH")
     return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+
+
+def bench_home() -> Path:
+    """The folder for the embedded stores (MLflow, Optuna) and caches: ``$RNNBENCH_HOME`` or ``./.bench``."""
+    return Path(os.environ.get("RNNBENCH_HOME", ".bench"))
+
+
+def cache_dir() -> Path:
+    """Where a task keeps data it made once (e.g. a default corpus): ``bench_home()/cache``."""
+    return bench_home() / "cache"

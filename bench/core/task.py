@@ -17,6 +17,7 @@ evaluation at longer lengths than training (length generalisation).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Literal
 
@@ -86,6 +87,14 @@ class Task:
     def summary(cls) -> str:
         """One line for ``bench list``: the first line of the class docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def example_options(cls, folder: Path) -> dict[str, object]:
+        """Options for a run of a few steps on tiny data, for the test that runs every task with every
+        architecture (it discovers tasks, so a new task needs no other file edited). A data task
+        writes tiny files of its standard format into ``folder`` and points its options at them; a
+        synthetic task needs nothing."""
+        return {}
 
     def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
         """The training stream: ``num_batches`` batches (synthetic) or one epoch (datasets)."""

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from bench.core.errors import UsageError
-from bench.report.collect import stats
+from bench.report import stats
 from bench.report.published import published_note
 from bench.tracking.runs import search_experiment
 from bench.tracking.store import default_tracking_uri

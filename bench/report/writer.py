@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from bench.report.collect import TaskReport, collect, figures, stats, win_matrix
+from bench.report import figures, stats
+from bench.report.collect import TaskReport, collect, win_matrix
 from bench.report.render import Document, write_table
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

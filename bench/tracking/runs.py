@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from bench.core.config import RunConfig
-    from bench.train.run import RunResult
 
 SUMMARY_PARAMS = ["model.arch", "model.hidden_size", "model.num_layers", "task.length", "train.lr", "train.seed"]
 SUMMARY_METRICS = ["num_parameters", "steps", "train_seconds"]
@@ -25,20 +24,6 @@ def metrics_frame(metrics: dict[str, float]) -> pd.DataFrame:
         split, _, metric = key.rpartition("/")
         rows.setdefault(split, {})[metric] = value
     return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def format_result(config: RunConfig, result: RunResult, tracking_uri: str | None,
-                  experiment: str | None = None) -> str:
-    """What ``bench run`` prints at the end: final metrics per split, the run id, where to look."""
-    uri = tracking_uri or default_tracking_uri()
-    table = metrics_frame(result.metrics).to_string(float_format=lambda v: f"{v:.4f}")
-    ui = f"mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite") else uri
-    return (
-        f"\n{config.task.name} x {config.model.arch}: {result.num_parameters:,} parameters, "
-        f"{result.steps} steps in {result.seconds:.1f} s on {result.device} ({result.stop_reason})\n"
-        f"{table}\n"
-        f"MLflow run {result.run_id} (experiment {(experiment or config.task.name)!r}); browse: {ui}"
-    )
 
 
 def search_experiment(name: str, tracking_uri: str | None, missing: str) -> tuple[Tracker, pd.DataFrame]:

@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.core.datafiles import bench_home
 from bench.core.errors import UsageError
 
 # A misconfigured server should fail in seconds, not after MLflow's default minutes of retries.
@@ -32,11 +33,6 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 PACKAGES = ("torch", "lightning", "mlflow", "optuna", "rnnbench")
-
-
-def bench_home() -> Path:
-    """The folder for the embedded stores (MLflow, later Optuna): ``$RNNBENCH_HOME`` or ``./.bench``."""
-    return Path(os.environ.get("RNNBENCH_HOME", ".bench"))
 
 
 def default_tracking_uri() -> str:

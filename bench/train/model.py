@@ -21,6 +21,7 @@ from bench.core.errors import RunFailed
 from bench.core.metrics import masked_mean_loss
 from bench.core.network import SequenceNetwork
 from bench.core.task import Batch, Task
+from bench.train.speedups import LightningShortcuts
 
 
 def detach_state(state: State) -> State:
@@ -34,8 +35,11 @@ def detach_state(state: State) -> State:
     return state
 
 
-class SequenceModel(pl.LightningModule):
-    """Adapters + architecture + head, with the training and evaluation steps for any task."""
+class SequenceModel(LightningShortcuts, pl.LightningModule):
+    """Adapters + architecture + head, with the training and evaluation steps for any task.
+
+    (:class:`~bench.train.speedups.LightningShortcuts` trims Lightning's per-step bookkeeping;
+    it changes nothing that is trained, logged or shown.)"""
 
     def __init__(self, task: Task, config: RunConfig) -> None:
         super().__init__()
@@ -45,19 +49,7 @@ class SequenceModel(pl.LightningModule):
         self._totals: dict[str, list[Tensor]] = {}
         self._train_state: State = None
         self._eval_state: State = None
-        self._refresh, self._log_every = 0, config.train.log_every  # set from the trainer in on_train_start
         self._seconds_before, self._fit_started = 0.0, time.perf_counter()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        """Lightning records the running hook's name on the module around every hook call (~44
-        times a step); ``nn.Module.__setattr__`` checks each value against parameters, buffers and
-        submodules first. The name is a plain string attribute: set it directly. (With
-        :func:`bench.train.run.unprofiled`, a bare Lightning loop's overhead on a tiny model went from
-        1.29x to 1.24x a raw loop's step: results/BENCHMARKS.md.)"""
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            torch.nn.Module.__setattr__(self, name, value)  # (named, not super(): benchmarks reuse this method)
 
     @property
     def num_parameters(self) -> int:
@@ -68,7 +60,7 @@ class SequenceModel(pl.LightningModule):
 
     def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
         """Synthetic batches are born on the device; Lightning's generic version deep-copies
-        dataclasses (about 1.7 ms a step here), this one moves tensors only when needed."""
+        dataclasses at every step, this one moves tensors only when needed."""
         return batch if batch.inputs.device == device else batch.to(device)
 
     # -- training -----------------------------------------------------------------------------
@@ -85,23 +77,6 @@ class SequenceModel(pl.LightningModule):
                 raise RunFailed(f"non-finite training loss ({loss.item()}) at step {self.global_step}; "
                                 "lower the learning rate or clip gradients (--clip-grad-norm)")
         return loss
-
-    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
-        """Log the batch loss only at the steps where it is shown or sent: every ``log_every`` updates
-        (what Lightning's logger connector writes), every progress-bar refresh, and when training is
-        stopping. A ``self.log`` call costs about 0.5 ms of Lightning bookkeeping, which at every
-        step was a third of a small model's step time (results/BENCHMARKS.md); the logged series
-        is the same."""
-        trainer = self.trainer
-        step = trainer.global_step  # updates done, this batch's included
-        if step % self._log_every == 0 or (self._refresh and step % self._refresh == 0) or trainer.should_stop:
-            self.log("train/batch_loss", outputs["loss"], prog_bar=True, on_step=True, on_epoch=False)
-
-    def on_train_start(self) -> None:
-        """When the batch loss is shown or sent (:meth:`on_train_batch_end`), looked up once."""
-        bar = self.trainer.progress_bar_callback
-        self._refresh = getattr(bar, "refresh_rate", 0) if bar is not None else 0
-        self._log_every = self.trainer.log_every_n_steps
 
     # -- the training clock, across a resume ----------------------------------------------------
     @property

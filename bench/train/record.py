@@ -1,0 +1,118 @@
+"""One run's record in MLflow: opened (or reopened to resume), fed while training, and always closed.
+
+A run's MLflow status always ends FINISHED, FAILED (with a ``failure_reason`` tag) or KILLED,
+whatever happens during training: :meth:`TrackedRun.closing` sees to it.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import torch
+
+from bench.core.config import RunConfig
+from bench.core.errors import RunFailed
+from bench.tracking.logger import MLflowMetricsLogger
+from bench.tracking.store import Tracker, git_commit, package_versions
+from bench.train.checkpoints import MLflowCheckpoints, prepare_resume
+
+if TYPE_CHECKING:
+    from bench.train.run import RunResult
+
+Tags = dict[str, object]
+
+
+@dataclasses.dataclass
+class TrackedRun:
+    """An MLflow run being trained: its id, the metrics logger, the checkpoint callback, and (when
+    resuming) the local checkpoint to continue from."""
+
+    tracker: Tracker
+    run_id: str
+    logger: MLflowMetricsLogger
+    checkpoints: MLflowCheckpoints
+    checkpoint: str | None = None
+
+    @classmethod
+    def open(cls, tracker: Tracker, config: RunConfig, folder: str, experiment: str | None = None,
+             run_name: str | None = None, tags: Tags | None = None, resume: str | None = None) -> TrackedRun:
+        """A new MLflow run of ``config`` (experiment = task name unless given), or the stopped run
+        ``resume`` reopened, with its newest checkpoint downloaded into ``folder``."""
+        checkpoint, logged = None, {}
+        if resume:
+            run_id = resume
+            checkpoint, logged = prepare_resume(tracker, run_id, config, folder)
+        else:
+            run_id = tracker.start_run(experiment or config.task.name, run_name, config.flat(),
+                                       {**standard_tags(config), **(tags or {})}, config.to_yaml())
+        return cls(tracker, run_id, MLflowMetricsLogger(tracker, run_id, already_logged=logged),
+                   MLflowCheckpoints(tracker, run_id, config, config.train.checkpoint_every), checkpoint)
+
+    @contextlib.contextmanager
+    def closing(self, stop_exceptions: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+        """End the run FINISHED when the block completes; FAILED with the reason, or KILLED on
+        Ctrl-C, when it raises. ``stop_exceptions`` are deliberate early stops (a pruned sweep
+        trial): the run ends FINISHED with the tag ``stopped_by``, and the exception goes on."""
+        try:
+            yield
+        except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl-C into sys.exit(1)
+            self._end_quietly("KILLED", "interrupted (Ctrl-C)")
+            raise
+        except RunFailed as exc:
+            self._end_quietly("FAILED", str(exc))
+            raise
+        except stop_exceptions as exc:
+            self._end_quietly("FINISHED", None, {"stopped_by": f"{type(exc).__name__}: {exc}"})
+            raise
+        except BaseException as exc:
+            self._end_quietly("FAILED", f"{type(exc).__name__}: {exc}")
+            raise
+        self.tracker.end_run(self.run_id, "FINISHED")
+
+    def record(self, result: RunResult) -> None:
+        """The run's summary metrics, how it ended, and its evaluated weights (artifact ``model.pt``)."""
+        self.logger.flush()
+        self.tracker.log_metrics(self.run_id, {
+            "num_parameters": result.num_parameters,
+            "steps": result.steps,
+            "train_seconds": result.seconds,
+            **({"steps_to_target": result.steps} if result.stop_reason == "target reached" else {}),
+        }, step=result.steps)
+        self.tracker.set_tags(self.run_id, {"stop_reason": result.stop_reason, "device": result.device,
+                                            "step_function": result.step_function})
+        if result.model is not None:
+            self._log_weights(result.model)
+
+    def _log_weights(self, model: torch.nn.Module) -> None:
+        """A CPU state_dict of the SequenceModel, so that the run can be used afterwards (``bench
+        sample``) with its logged ``config.yaml``."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "model.pt")
+            torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+            self.tracker.client.log_artifact(self.run_id, path)
+
+    def _end_quietly(self, status: str, reason: str | None, tags: dict[str, str] | None = None) -> None:
+        """Record how the run ended without letting a second error hide the first."""
+        with contextlib.suppress(Exception):
+            self.logger.flush()
+        with contextlib.suppress(Exception):
+            if tags:
+                self.tracker.set_tags(self.run_id, tags)
+            self.tracker.end_run(self.run_id, status, reason)
+
+
+def standard_tags(config: RunConfig) -> Tags:
+    """What every run is tagged with: task, architecture, seed, code and package versions, device."""
+    return {
+        "task": config.task.name,
+        "arch": config.model.arch,
+        "seed": config.train.seed,
+        "git_commit": git_commit(),
+        "device": "cuda" if torch.cuda.is_available() and config.train.device != "cpu" else "cpu",
+        "mlflow.source.name": "bench run",
+        **{f"version.{k}": v for k, v in package_versions().items()},
+    }

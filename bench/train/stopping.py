@@ -1,0 +1,92 @@
+"""When a run stops, and which weights it is evaluated with.
+
+Three rules, from :class:`~bench.core.config.TrainConfig`: the step limit; ``early_stop`` (stop as
+soon as validation reaches the task's target); ``patience`` (stop after that many validations
+without a better target metric, then evaluate the best-validation weights, as early stopping means).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping
+
+from bench.core.config import TrainConfig
+from bench.core.task import Task
+
+
+class BestWeights(Callback):
+    """Keeps a copy of the weights at the best validation so far, in memory (no checkpoint files)."""
+
+    def __init__(self, monitor: str, mode: str) -> None:
+        self.monitor, self.mode = monitor, mode
+        self.value: float | None = None
+        self.step = 0
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        current = trainer.callback_metrics.get(self.monitor)
+        if current is None or trainer.sanity_checking:
+            return
+        value = float(current)
+        if self.value is None or (value < self.value if self.mode == "min" else value > self.value):
+            self.value, self.step = value, trainer.global_step
+            self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "step": self.step, "state": self.state}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.value, self.step, self.state = state_dict["value"], state_dict["step"], state_dict["state"]
+
+
+@dataclasses.dataclass
+class Stopping:
+    """The stopping callbacks of one run, and the sentence that says why it stopped."""
+
+    monitor: str
+    patience: int
+    stopper: EarlyStopping | None
+    best: BestWeights | None
+
+    @classmethod
+    def for_run(cls, task: Task, train: TrainConfig) -> Stopping:
+        monitor = f"val/{task.target_metric}"
+        stopper = None
+        if train.early_stop or train.patience:
+            # Lightning stops on strictly better than the threshold, compared in float32.
+            nudge = 1e-6 * max(1.0, abs(task.target_value))
+            threshold = task.target_value - nudge if task.target_mode == "max" else task.target_value + nudge
+            stopper = EarlyStopping(
+                monitor=monitor,
+                mode=task.target_mode,
+                stopping_threshold=threshold if train.early_stop else None,
+                patience=train.patience or 2**31,  # without patience: stop on reaching the target only
+                check_finite=False,  # a non-finite loss is a failure, raised by the model
+            )
+        best = BestWeights(monitor, task.target_mode) if train.patience else None
+        return cls(monitor, train.patience, stopper, best)
+
+    @property
+    def callbacks(self) -> list[Callback]:
+        return [c for c in (self.stopper, self.best) if c is not None]
+
+    def reason(self) -> str:
+        """Why training ended: ``target reached``, ``no better ... for N validations`` or ``step limit``."""
+        stopped = self.stopper.stopping_reason if self.stopper is not None else None
+        text = str(stopped) if stopped is not None else ""
+        if "THRESHOLD" in text:
+            return "target reached"
+        if "PATIENCE" in text:
+            return f"no better {self.monitor} for {self.patience} validations"
+        return "step limit"
+
+    def restore_best(self, model: pl.LightningModule) -> str:
+        """Load the best-validation weights (with ``patience``); the stop reason, saying so."""
+        reason = self.reason()
+        if self.best is not None and self.best.state is not None:
+            model.load_state_dict(self.best.state)
+            reason += f"; evaluated the best {self.monitor} ({self.best.value:.4g} at step {self.best.step})"
+        return reason
