@@ -84,22 +84,3 @@ def test_every_task_runs_with_every_architecture(task, options, arch, small_data
     target = TASKS.get(task)(TASKS.get(task).Options(**options)).target_metric
     assert f"test/{target}" in result.metrics
 
-
-def test_the_per_step_shortcuts_change_nothing_but_cost():
-    """bench.train.speedups.unprofiled and SequenceModel.__setattr__ trim Lightning's per-step bookkeeping
-    (results/BENCHMARKS.md): the hook name is still recorded, modules assigned later still register
-    as submodules, and the profiler is still a context manager."""
-    from torch import nn
-
-    from bench.core.network import build_task
-    from bench.train.model import SequenceModel
-    from bench.train.speedups import unprofiled
-
-    config = resolve({"task": {"name": "parity"}, "model": {"arch": "gru"}}, {"train": FAST}, {"length": 8})
-    model = SequenceModel(build_task(config), config)
-    model._current_fx_name = "training_step"
-    assert model._current_fx_name == "training_step"
-    model.extra = nn.Linear(2, 2)
-    assert "extra" in model._modules and model.extra.weight in set(model.parameters())
-    with unprofiled().profile("[LightningModule]SequenceModel.training_step") as inside:
-        assert inside is None

@@ -1,0 +1,23 @@
+"""bench.train.speedups trims Lightning's per-step bookkeeping and changes nothing but its cost."""
+from torch import nn
+
+from bench.core.network import build_task
+from bench.core.resolve import resolve
+from bench.train.model import SequenceModel
+from bench.train.speedups import LightningShortcuts, unprofiled
+
+
+def test_the_per_step_shortcuts_change_nothing_but_cost():
+    """unprofiled() and LightningShortcuts.__setattr__ trim Lightning's per-step bookkeeping
+    (results/BENCHMARKS.md): the hook name is still recorded, modules assigned later still register
+    as submodules, and the profiler is still a context manager."""
+    config = resolve({"task": {"name": "parity"}, "model": {"arch": "gru"}}, {"train": {"threads": 1, "eval_size": 500}},
+                     {"length": 8})
+    model = SequenceModel(build_task(config), config)
+    assert isinstance(model, LightningShortcuts)
+    model._current_fx_name = "training_step"
+    assert model._current_fx_name == "training_step"
+    model.extra = nn.Linear(2, 2)
+    assert "extra" in model._modules and model.extra.weight in set(model.parameters())
+    with unprofiled().profile("[LightningModule]SequenceModel.training_step") as inside:
+        assert inside is None
