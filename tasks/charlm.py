@@ -139,6 +139,13 @@ class CharLM(Task):
         "train.batch_size": 16, "train.clip_grad_norm": 5.0, "train.max_steps": 5000, "train.eval_every": 250,
     }
 
+    @classmethod
+    def example_options(cls, folder: Path) -> dict[str, object]:
+        """A tiny text file (2,700 characters) and short segments."""
+        path = folder / "tiny.txt"
+        path.write_text("the quick brown fox jumps over the lazy dog. " * 60)
+        return {"data": str(path), "bptt": 10}
+
     def __init__(self, options: CharLMOptions) -> None:
         super().__init__(options)
         text = load_text(options.data)

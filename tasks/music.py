@@ -24,8 +24,10 @@ import hashlib
 import io
 import math
 import pickle
+import random
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -272,6 +274,18 @@ class Music(Task):
         "train.clip_grad_norm": 1.0, "train.max_steps": 4000, "train.eval_every": 30, "train.patience": 10,
         "train.log_every": 15,
     }
+
+    @classmethod
+    def example_options(cls, folder: Path) -> dict[str, object]:
+        """A tiny .pickle of random three-note chords: 6/3/3 pieces of 5-12 frames."""
+        rng = random.Random(0)
+
+        def pieces(n: int) -> list[list[list[int]]]:
+            return [[sorted(rng.sample(range(21, 109), 3)) for _ in range(rng.randint(5, 12))] for _ in range(n)]
+
+        path = folder / "tiny_rolls.pickle"
+        path.write_bytes(pickle.dumps({"train": pieces(6), "valid": pieces(3), "test": pieces(3)}))
+        return {"data": str(path)}
 
     def __init__(self, options: MusicOptions) -> None:
         super().__init__(options)

@@ -51,7 +51,7 @@ from torch import Tensor
 from bench import (
     LOG_STD_MIN, Batch, Metric, Split, Task, UsageError, bench_home, file_key, gaussian_nll, option, register_task,
 )
-from tasks._wav import EXPECTED, RATE
+from tasks._wav import EXPECTED, RATE, write_wav
 
 SPLITS = ("train", "val", "test")
 FORMAT_HINT = "expected 16 kHz, 16-bit PCM, mono (convert first, e.g. sox IN -r 16000 -b 16 -c 1 OUT.wav)"
@@ -279,6 +279,16 @@ class Speech(Task):
         "model.hidden_size": 128, "train.lr": 2e-3, "train.batch_size": 32, "train.clip_grad_norm": 1.0,
         "train.max_steps": 3000, "train.eval_every": 100, "train.patience": 10, "train.log_every": 25,
     }
+
+    @classmethod
+    def example_options(cls, folder: Path) -> dict[str, object]:
+        """A folder of three 75 ms utterances of noise (the minimum: one each for train, val and test)."""
+        data = folder / "tiny_speech"
+        data.mkdir(exist_ok=True)
+        rng = np.random.default_rng(0)
+        for i in range(3):
+            write_wav(data / f"u{i}.wav", rng.normal(0, 1000, 1200).astype("<i2"))
+        return {"data": str(data), "length": 10}
 
     def __init__(self, options: SpeechOptions) -> None:
         super().__init__(options)

@@ -3,12 +3,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -64,45 +60,3 @@ def bench_main(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(["bench", *args], code, out.getvalue(), err.getvalue())
 
     return run
-
-
-@pytest.fixture
-def small_data_options(tmp_path):
-    """Task options that give a real-data task a tiny data file of its standard format.
-
-    Enough to run a few steps of every task with every architecture quickly; the tasks' own tests
-    and benchmarks use the real sets in ../shared/data.
-    """
-    def options(task_name: str) -> dict:
-        if task_name == "music":
-            import pickle
-            import random
-
-            rng = random.Random(0)
-            pieces = lambda n: [[sorted(rng.sample(range(21, 109), 3)) for _ in range(rng.randint(5, 12))]  # noqa: E731
-                                for _ in range(n)]
-            path = tmp_path / "tiny_rolls.pickle"
-            path.write_bytes(pickle.dumps({"train": pieces(6), "valid": pieces(3), "test": pieces(3)}))
-            return {"data": str(path)}
-        if task_name == "speech":
-            import wave
-
-            import numpy as np
-
-            folder = tmp_path / "tiny_speech"
-            folder.mkdir(exist_ok=True)
-            rng = np.random.default_rng(0)
-            for i in range(3):  # 16 kHz, 16-bit mono: the format the task reads
-                with wave.open(str(folder / f"u{i}.wav"), "wb") as w:
-                    w.setnchannels(1)
-                    w.setsampwidth(2)
-                    w.setframerate(16000)
-                    w.writeframes(rng.normal(0, 1000, 1200).astype("<i2").tobytes())
-            return {"data": str(folder), "length": 10}
-        if task_name == "charlm":
-            path = tmp_path / "tiny.txt"
-            path.write_text("the quick brown fox jumps over the lazy dog. " * 60)
-            return {"data": str(path), "bptt": 10}
-        return {}
-
-    return options

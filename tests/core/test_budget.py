@@ -19,8 +19,8 @@ def tasks():
 
 @pytest.mark.parametrize("arch", ARCHITECTURES.names())
 @pytest.mark.parametrize("task_name, options", list(tasks()), ids=lambda v: str(v))
-def test_every_budget_is_met_within_five_percent(task_name, options, arch, small_data_options):
-    config = resolve({"task": {"name": task_name, **small_data_options(task_name)}, "model": {"arch": arch}},
+def test_every_budget_is_met_within_five_percent(task_name, options, arch, tmp_path):
+    config = resolve({"task": {"name": task_name, **TASKS.get(task_name).example_options(tmp_path)}, "model": {"arch": arch}},
                      plugin_options=options)
     task = build_task(config)
     for budget in BUDGETS:
