@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import torch
@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from bench import Architecture, State, option, register_architecture
 
-_CELLS = {"tanh": lambda **kw: nn.RNN(nonlinearity="tanh", **kw), "gru": nn.GRU, "lstm": nn.LSTM}
+_CELLS: dict[str, Callable[..., nn.RNNBase]] = {"tanh": lambda **kw: nn.RNN(nonlinearity="tanh", **kw), "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 @dataclasses.dataclass
@@ -41,8 +41,8 @@ class Residual(Architecture):
         if self.options.cell == "lstm":
             with torch.no_grad():  # forget-gate bias 1, as for the plain LSTM
                 for block in self.blocks:
-                    block.bias_ih_l0[self.hidden_size: 2 * self.hidden_size].fill_(1.0)
-                    block.bias_hh_l0[self.hidden_size: 2 * self.hidden_size].zero_()
+                    block.get_parameter("bias_ih_l0")[self.hidden_size: 2 * self.hidden_size].fill_(1.0)
+                    block.get_parameter("bias_hh_l0")[self.hidden_size: 2 * self.hidden_size].zero_()
 
     @classmethod
     def budget_variants(cls, model: Any) -> Iterator[Any]:

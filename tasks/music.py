@@ -185,7 +185,8 @@ def chorales_from_music21() -> Rolls:
                          "or give a piano-roll file with --opt data=PATH (e.g. JSB_Chorales.mat)") from None
     rolls = _build_chorales()
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(cache, **{f"{s}_{i}": r for s, pieces in rolls.items() for i, r in enumerate(pieces)})
+    arrays: dict[str, Any] = {f"{s}_{i}": r for s, pieces in rolls.items() for i, r in enumerate(pieces)}
+    np.savez_compressed(cache, **arrays)
     return rolls
 
 

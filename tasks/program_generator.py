@@ -155,17 +155,20 @@ def check_program(tree: ast.Module) -> None:
     """Raise :class:`UnsafeProgram` unless ``tree`` is in the generator's grammar: assignments to
     the letters a–j, at most one loop level ``for x in range(CONSTANT): v op= expression``, integer
     constants, + − ×, ``a if b<c else d``, and one final ``print(expression)``."""
-    *body, last = tree.body or [None]
-    if not (isinstance(last, ast.Expr) and _is_call(last.value, "print")):
+    if not tree.body:
         raise UnsafeProgram("a program ends with one print(expression)")
-    calls = [last.value]
+    *body, last = tree.body
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and _is_call(last.value, "print")):
+        raise UnsafeProgram("a program ends with one print(expression)")
+    calls: list[ast.Call] = [last.value]
     for statement in body:
         if isinstance(statement, ast.For):
             if not (isinstance(statement.target, ast.Name) and statement.target.id == LOOP_VARIABLE
                     and not statement.orelse and len(statement.body) == 1
                     and isinstance(statement.body[0], ast.AugAssign)):
                 raise UnsafeProgram("a loop is `for x in range(k):v op= expression`: one statement, no nesting")
-            if not (_is_call(statement.iter, "range") and isinstance(statement.iter.args[0], ast.Constant)
+            if not (isinstance(statement.iter, ast.Call) and _is_call(statement.iter, "range")
+                    and isinstance(statement.iter.args[0], ast.Constant)
                     and type(statement.iter.args[0].value) is int and statement.iter.args[0].value <= MAX_RANGE):
                 raise UnsafeProgram(f"a loop runs over range(k) with a constant k <= {MAX_RANGE}")
             calls.append(statement.iter)

@@ -113,7 +113,7 @@ def synthesise(out_dir: str) -> None:
     chunks: list[np.ndarray] = []
 
     @ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
-    def collect(samples, count, events):  # noqa: ANN001 - a C callback
+    def collect(samples: ctypes._Pointer[ctypes.c_short], count: int, events: int | None) -> int:  # a C callback
         if count > 0 and samples:
             chunks.append(np.ctypeslib.as_array(samples, shape=(count,)).copy())
         return 0

@@ -84,7 +84,8 @@ class RunConfig:
         return out
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        text: str = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return text
 
     def flat(self) -> dict[str, Any]:
         """``section.key → value``: MLflow params."""

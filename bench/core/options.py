@@ -163,17 +163,17 @@ def _check_bounds(value: Any, meta: Mapping[str, Any], where: str) -> None:
             raise UsageError(f"{where} must be < {meta['below']}, got {v}")
 
 
-def fields_of(cls: type) -> list[tuple[dataclasses.Field, Any]]:
+def fields_of(cls: type) -> list[tuple[dataclasses.Field[Any], Any]]:
     """The dataclass fields of ``cls`` with their resolved type annotations."""
     hints = typing.get_type_hints(cls)
     return [(f, hints[f.name]) for f in dataclasses.fields(cls) if f.init]
 
 
-def default_of(f: dataclasses.Field) -> Any:
+def default_of(f: dataclasses.Field[Any]) -> Any:
     if f.default is not _MISSING:
         return f.default
-    if f.default_factory is not _MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
+    if f.default_factory is not _MISSING:
+        return f.default_factory()
     return _MISSING
 
 

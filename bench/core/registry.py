@@ -17,26 +17,40 @@ import importlib.util
 import pkgutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
 
 from bench.core.errors import UsageError
 
-T = TypeVar("T", bound=type)
+if TYPE_CHECKING:  # the plugin bases import torch: not at start-up, which `bench list` needs fast
+    from bench.core.architecture import Architecture
+    from bench.core.task import Task
 
 
-class Registry(Generic[T]):
+class Plugin(Protocol):
+    """What the registry needs of a plugin class: a name it sets, and a one-line summary."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def summary(cls) -> str: ...
+
+
+P = TypeVar("P", bound=Plugin)
+
+
+class Registry(Generic[P]):
     """Classes of one kind ("task", "architecture"), found by importing one package's modules."""
 
     def __init__(self, kind: str, package: str) -> None:
         self.kind = kind
         self.package = package
-        self._classes: dict[str, T] = {}
+        self._classes: dict[str, type[P]] = {}
         self._loaded = False
 
-    def register(self, name: str) -> Callable[[T], T]:
+    def register(self, name: str) -> Callable[[type[P]], type[P]]:
         """Class decorator: make ``cls`` available as ``name`` and set ``cls.name``."""
 
-        def decorate(cls: T) -> T:
+        def decorate(cls: type[P]) -> type[P]:
             existing = self._classes.get(name)
             if existing is not None and existing.__qualname__ != cls.__qualname__:
                 raise RuntimeError(f"{self.kind} {name!r} is registered twice: {existing} and {cls}")
@@ -79,7 +93,7 @@ class Registry(Generic[T]):
         self.load()
         return sorted(self._classes)
 
-    def get(self, name: str) -> T:
+    def get(self, name: str) -> type[P]:
         """The class registered as ``name``; a UsageError naming the closest matches otherwise."""
         self.load()
         if name in self._classes:
@@ -115,8 +129,8 @@ def _registered_in(path: Path, kind: str, found: dict[str, str]) -> dict[str, st
     return found
 
 
-TASKS: Registry = Registry("task", "tasks")
-ARCHITECTURES: Registry = Registry("architecture", "architectures")
+TASKS: Registry[Task] = Registry("task", "tasks")
+ARCHITECTURES: Registry[Architecture] = Registry("architecture", "architectures")
 
 register_task = TASKS.register
 register_architecture = ARCHITECTURES.register

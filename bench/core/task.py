@@ -17,8 +17,8 @@ evaluation at longer lengths than training (length generalisation).
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch

@@ -24,9 +24,12 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from bench.core.task import Task
 
 from bench.core.errors import UsageError
 from bench.report import stats
@@ -354,6 +357,7 @@ def _target(config: Any) -> tuple[str, str, float]:
     from bench.core.network import build_task
     from bench.core.registry import TASKS
 
+    task: Task | type[Task]
     try:
         task = build_task(config)
     except Exception:

@@ -33,7 +33,7 @@ def _machine() -> str:
     return f"{platform.system()} {platform.release()}, {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def inside_models(report: TaskReport, client: Any, folder: Path) -> tuple[pd.DataFrame, dict[str, dict]]:
+def inside_models(report: TaskReport, client: Any, folder: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """Gradient norms (initialisation vs trained) of each architecture's lowest-seed run, and the
     attention / memory weightings of trained ``attention`` and ``ntm`` runs."""
     from bench.report.inspection import attention_maps, gradient_table, load_run

@@ -16,15 +16,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.core.errors import RunFailed, UsageError
 from bench.sweep.worker import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
 from bench.tracking.optuna_store import (
     ATTR_PARENT_RUN,
     DONE_STATES,
+    Direction,
     claim_lock,
     create_or_check,
     open_storage,
@@ -33,6 +34,9 @@ from bench.tracking.optuna_store import (
 )
 from bench.tracking.store import Tracker, bench_home
 
+if TYPE_CHECKING:
+    from bench.core.config import RunConfig
+
 
 @dataclasses.dataclass
 class StudyPlan:
@@ -40,9 +44,9 @@ class StudyPlan:
 
     arch: str
     name: str
-    direction: str
+    direction: Direction
     space: dict[str, Any]
-    config: Any  # bench.core.config.RunConfig
+    config: RunConfig
 
     @property
     def seeds_name(self) -> str:
@@ -64,7 +68,7 @@ class SweepOptions:
     progress: bool = True
 
 
-def plan_study(config: Any, space_overrides: dict | None, suffix: str = "") -> StudyPlan:
+def plan_study(config: RunConfig, space_overrides: dict[str, Any] | None, suffix: str = "") -> StudyPlan:
     """The study for one resolved config: its name, the direction of the task's target, its space."""
     from bench.core.network import build_task
     from bench.core.registry import ARCHITECTURES, TASKS
@@ -74,7 +78,7 @@ def plan_study(config: Any, space_overrides: dict | None, suffix: str = "") -> S
     space = build_space(TASKS.get(config.task.name), ARCHITECTURES.get(config.model.arch), config.model.params,
                         space_overrides)
     name = study_name(config.task.name, config.model.arch, config.model.params) + (f"/{suffix}" if suffix else "")
-    direction = "maximize" if task.target_mode == "max" else "minimize"
+    direction: Direction = "maximize" if task.target_mode == "max" else "minimize"
     return StudyPlan(config.model.arch, name, direction, space, config)
 
 
@@ -120,7 +124,7 @@ class WorkerPool:
             self.jobs += [Job(p.seeds_name, options.seeds, p.direction, seeds_of=p.name) for p in plans]
         self.log_folder = bench_home() / "sweep-logs"
         self.log_folder.mkdir(parents=True, exist_ok=True)
-        self.processes: list[subprocess.Popen | None] = [None] * options.workers
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * options.workers
         self.restarts = 0
         try:
             cores = len(os.sched_getaffinity(0))
@@ -190,7 +194,7 @@ class WorkerPool:
         return lines[-1] if lines else "(empty log)"
 
 
-def _count_done(storage: Any, names: list[str], failed_seen: dict[str, set], write: Any) -> int:
+def _count_done(storage: Any, names: list[str], failed_seen: dict[str, set[int]], write: Callable[[str], None]) -> int:
     """Complete + pruned trials over the studies; reports each newly failed trial once."""
     import optuna
 
@@ -221,7 +225,7 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
     total = sum(job.trials for job in pool.jobs)
     bar = tqdm(total=total, unit="trial", desc="sweep", disable=not options.progress, dynamic_ncols=True)
     write = tqdm.write if options.progress else (lambda line: print(line, file=sys.stderr))
-    failed_seen: dict[str, set] = {}
+    failed_seen: dict[str, set[int]] = {}
     ended: dict[int, int] = {}
     try:
         pool.start_all()
@@ -263,7 +267,8 @@ def _end_parent_runs(storage: Any, plans: list[StudyPlan], options: SweepOptions
             continue
         try:
             best = study.best_trial
-            tracker.log_metrics(parent, {"best_value": best.value}, step=best.number)
+            if best.value is not None:
+                tracker.log_metrics(parent, {"best_value": best.value}, step=best.number)
             tracker.set_tags(parent, {"best_trial": best.number,
                                       **{f"best.{k}": v for k, v in best.params.items()}})
         except ValueError:  # no complete trial yet

@@ -27,6 +27,7 @@ from bench.tracking.optuna_store import (
     ATTR_BASE,
     ATTR_PARENT_RUN,
     DONE_STATES,
+    Direction,
     claim_lock,
     create_or_check,
     open_storage,
@@ -43,7 +44,7 @@ class Job:
 
     study: str
     trials: int
-    direction: str = "minimize"
+    direction: Direction = "minimize"
     seeds_of: str | None = None
     """For the seed reruns: the search study whose best configuration this study reruns per seed."""
 

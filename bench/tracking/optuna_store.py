@@ -20,7 +20,7 @@ import logging
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bench.core.errors import UsageError
 from bench.tracking.store import bench_home, file_lock
@@ -30,6 +30,9 @@ ATTR_SPACE = "rnnbench.space"
 ATTR_BASE = "rnnbench.base_config"
 ATTR_PARENT_RUN = "rnnbench.mlflow_parent_run"
 ATTR_TASK = "rnnbench.task"
+
+Direction = Literal["minimize", "maximize"]
+"""Which way a study optimises its objective (the task's target metric)."""
 
 
 def default_storage_url() -> str:
@@ -116,7 +119,8 @@ def claim_lock(storage: Any, name: str) -> Iterator[None]:
         yield
 
 
-def create_or_check(storage: Any, name: str, direction: str, space: dict, base: dict,
+def create_or_check(storage: Any, name: str, direction: Direction, space: dict[str, Any],
+                    base: dict[str, Any],
                     attrs: dict[str, Any] | None = None) -> Any:
     """The study ``name``: created with its space and base config, or loaded and checked to match.
 
@@ -151,7 +155,7 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _changed_keys(old: dict, new: dict) -> list[str]:
+def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     keys = []
     for section in sorted(set(old) | set(new)):
         a, b = old.get(section, {}), new.get(section, {})

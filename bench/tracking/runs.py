@@ -9,7 +9,6 @@ from bench.tracking.store import Tracker, default_tracking_uri
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bench.core.config import RunConfig
 
 SUMMARY_PARAMS = ["model.arch", "model.hidden_size", "model.num_layers", "task.length", "train.lr", "train.seed"]
 SUMMARY_METRICS = ["num_parameters", "steps", "train_seconds"]

@@ -26,18 +26,19 @@ HOST = "127.0.0.1"
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def compare_url(base: str, run_ids: Sequence[str], experiment_ids: Sequence[str]) -> str:
     """The UI's run comparison page of ``run_ids`` (a hash route of MLflow's single-page app)."""
-    compact = {"separators": (",", ":")}
-    query = urllib.parse.urlencode({"runs": json.dumps(list(run_ids), **compact),
-                                    "experiments": json.dumps(list(experiment_ids), **compact)})
+    compact = (",", ":")
+    query = urllib.parse.urlencode({"runs": json.dumps(list(run_ids), separators=compact),
+                                    "experiments": json.dumps(list(experiment_ids), separators=compact)})
     return f"{base}/#/compare-runs?{query}"
 
 
-def start(port: int = 0, tracking_uri: str | None = None) -> tuple[subprocess.Popen, str]:
+def start(port: int = 0, tracking_uri: str | None = None) -> tuple[subprocess.Popen[str], str]:
     """Start the server and return it with its URL once the UI answers (within 120 s)."""
     from bench.tracking.store import Tracker, default_tracking_uri
 
@@ -71,7 +72,7 @@ def start(port: int = 0, tracking_uri: str | None = None) -> tuple[subprocess.Po
     raise RunFailed(f"the MLflow UI did not answer at {url} within 120 s")
 
 
-def stop(process: subprocess.Popen, timeout: float = 15.0) -> None:
+def stop(process: subprocess.Popen[str], timeout: float = 15.0) -> None:
     """Stop the server and the workers it started (its own process group)."""
     if process.poll() is not None:
         return

@@ -128,7 +128,7 @@ def download_checkpoint(tracker: Any, run_id: str, config: Any, folder: str) -> 
     return path, step
 
 
-def _model_mismatch(written: dict, wanted: dict) -> str:
+def _model_mismatch(written: dict[str, dict[str, object]], wanted: dict[str, dict[str, object]]) -> str:
     for section in ("task", "model"):
         for key in sorted(set(written.get(section, {})) | set(wanted.get(section, {}))):
             a, b = written.get(section, {}).get(key), wanted.get(section, {}).get(key)

@@ -10,7 +10,7 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -23,7 +23,7 @@ from bench.train.checkpoints import MLflowCheckpoints, prepare_resume
 if TYPE_CHECKING:
     from bench.train.run import RunResult
 
-Tags = dict[str, object]
+Tags = dict[str, Any]
 
 
 @dataclasses.dataclass
@@ -42,7 +42,8 @@ class TrackedRun:
              run_name: str | None = None, tags: Tags | None = None, resume: str | None = None) -> TrackedRun:
         """A new MLflow run of ``config`` (experiment = task name unless given), or the stopped run
         ``resume`` reopened, with its newest checkpoint downloaded into ``folder``."""
-        checkpoint, logged = None, {}
+        checkpoint: str | None = None
+        logged: dict[str, int] = {}
         if resume:
             run_id = resume
             checkpoint, logged = prepare_resume(tracker, run_id, config, folder)

@@ -43,4 +43,4 @@ def reproduce(run_id: str, tracking_uri: str | None = None, progress: bool = Tru
     rows = [{"metric": k, "old": old.data.metrics.get(k), "new": logged.get(k)} for k in keys]
     table = pd.DataFrame(rows, columns=["metric", "old", "new"])
     table["identical"] = table["old"] == table["new"]
-    return table, bool(table["identical"].all()) and len(table) > 0, differences, new.run_id
+    return table, bool(table["identical"].all()) and len(table) > 0, differences, new.run_id or run_id

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Protocol, cast
 
 import torch
 
 from bench.core.errors import UsageError
 
 
-def load_run_model(run_id: str, tracking_uri: str | None = None) -> tuple[object, torch.nn.Module]:
+class TextTask(Protocol):
+    """A task whose tokens are characters (``charlm``): text in, text out."""
+
+    def encode(self, text: str) -> torch.Tensor: ...
+
+    def decode(self, ids: list[int]) -> str: ...
+
+
+def load_run_model(run_id: str, tracking_uri: str | None = None) -> tuple[TextTask, torch.nn.Module]:
     """The task and the trained :class:`~bench.train.model.SequenceModel` of a logged run (in eval mode, on the CPU)."""
+    from bench.core.network import build_task
     from bench.tracking.logged import logged_config, open_logged_run
     from bench.train.model import SequenceModel
-    from bench.train.run import build_task
 
     tracker, _ = open_logged_run(run_id, tracking_uri)
     config = logged_config(tracker, run_id)
@@ -34,11 +43,11 @@ def load_run_model(run_id: str, tracking_uri: str | None = None) -> tuple[object
             raise UsageError(f"task {config.task.name!r} does not generate text; sample a charlm run")
         model = SequenceModel(task, config)
         model.load_state_dict(torch.load(Path(weights_path), map_location="cpu", weights_only=True))
-    return task, model.eval()
+    return cast(TextTask, task), model.eval()
 
 
 @torch.no_grad()
-def sample(task: object, model: torch.nn.Module, chars: int, temperature: float, seed: int = 0,
+def sample(task: TextTask, model: torch.nn.Module, chars: int, temperature: float, seed: int = 0,
            prime: str = "\n") -> str:
     """``chars`` characters after ``prime``, each drawn from softmax(logits / temperature).
 

@@ -12,11 +12,12 @@ here, so that these docstrings do not go stale.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from lightning.pytorch.profilers import PassThroughProfiler
-from torch import Tensor
+from lightning.pytorch.utilities.types import STEP_OUTPUT
 
 
 class Unprofiled(PassThroughProfiler):
@@ -64,9 +65,10 @@ class LightningShortcuts:
         self._refresh_every = getattr(bar, "refresh_rate", 0) if bar is not None else 0
         self._log_every = trainer.log_every_n_steps
 
-    def on_train_batch_end(self, outputs: dict[str, Tensor], batch: object, batch_idx: int) -> None:
+    def on_train_batch_end(self, outputs: STEP_OUTPUT, batch: Any, batch_idx: int) -> None:
         trainer = self.trainer  # type: ignore[attr-defined]
         step = trainer.global_step  # updates done, this batch's included
         refresh = self._refresh_every
         if step % self._log_every == 0 or (refresh and step % refresh == 0) or trainer.should_stop:
-            self.log("train/batch_loss", outputs["loss"], prog_bar=True, on_step=True, on_epoch=False)  # type: ignore[attr-defined]
+            loss = outputs["loss"] if isinstance(outputs, Mapping) else outputs
+            self.log("train/batch_loss", loss, prog_bar=True, on_step=True, on_epoch=False)  # type: ignore[attr-defined]
