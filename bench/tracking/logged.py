@@ -6,15 +6,19 @@ not in the store (mistyped, or from another store) is a one-line usage error.
 from __future__ import annotations
 
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bench.core.errors import UsageError
+from bench.tracking.store import Tracker
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+
+    from bench.core.config import RunConfig
 
 
-def open_logged_run(run_id: str, tracking_uri: str | None = None) -> tuple[Any, Any]:
+def open_logged_run(run_id: str, tracking_uri: str | None = None) -> tuple[Tracker, Run]:
     """``(tracker, mlflow run)`` for ``run_id`` in the tracking store."""
-    from bench.tracking.store import Tracker
-
     if not Tracker.exists(tracking_uri):
         raise UsageError("no tracking store with runs here; train one with `bench run` (or pass --tracking-uri)")
     tracker = Tracker(tracking_uri)
@@ -26,7 +30,7 @@ def open_logged_run(run_id: str, tracking_uri: str | None = None) -> tuple[Any, 
     return tracker, run
 
 
-def logged_config(tracker: Any, run_id: str) -> Any:
+def logged_config(tracker: Tracker, run_id: str) -> RunConfig:
     """The run's resolved config, re-resolved (and so re-validated) by the current code."""
     from bench.core.config import load_yaml
     from bench.core.resolve import resolve

@@ -19,10 +19,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from bench.core.config import RunConfig
 from bench.core.errors import UsageError
+from bench.tracking.store import Tracker
 
 FOLDER = "checkpoints"
 SLOTS = ("a.ckpt", "b.ckpt")
@@ -33,14 +36,14 @@ class MLflowCheckpoints(Callback):
     and when training ends normally (``every = 0``: only then). Not on Ctrl-C: an optimizer step
     interrupted half-way would be saved half-applied; a resume starts from the last periodic one."""
 
-    def __init__(self, tracker: Any, run_id: str, config: Any, every: int) -> None:
+    def __init__(self, tracker: Tracker, run_id: str, config: RunConfig, every: int) -> None:
         self.tracker, self.run_id, self.config, self.every = tracker, run_id, config, every
         self.last_step = 0
         self.slot = 0
         self._rng_to_restore: dict[str, Any] | None = None
 
     # -- what goes into a checkpoint beyond Lightning's own -------------------------------------
-    def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> None:
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         checkpoint["rnnbench"] = {
             "config": self.config.to_dict(),
             "torch_rng": torch.get_rng_state(),
@@ -48,13 +51,13 @@ class MLflowCheckpoints(Callback):
             "carried_state": pl_module._train_state,
         }
 
-    def on_load_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> None:
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         extra = checkpoint.get("rnnbench", {})
         pl_module._train_state = extra.get("carried_state")
         self._rng_to_restore = extra
         self.last_step = checkpoint.get("global_step", 0)
 
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Restored here, not on load: nothing between loading and the first step may draw from it.
         if self._rng_to_restore:
             torch.set_rng_state(self._rng_to_restore["torch_rng"])
@@ -63,16 +66,16 @@ class MLflowCheckpoints(Callback):
             self._rng_to_restore = None
 
     # -- when ----------------------------------------------------------------------------------
-    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not self.every or trainer.global_step - self.last_step < self.every:
             return
         self.save(trainer)
 
-    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.global_step > self.last_step:
             self.save(trainer)
 
-    def save(self, trainer: Any) -> None:
+    def save(self, trainer: pl.Trainer) -> None:
         # Metrics up to this step reach MLflow first: a resumed run replays only the steps after it.
         for logger in trainer.loggers:
             if hasattr(logger, "flush"):
@@ -89,7 +92,7 @@ class MLflowCheckpoints(Callback):
         self.slot = 1 - self.slot
 
 
-def download_checkpoint(tracker: Any, run_id: str, config: Any, folder: str) -> tuple[str, int]:
+def download_checkpoint(tracker: Tracker, run_id: str, config: RunConfig, folder: str) -> tuple[str, int]:
     """The newest readable checkpoint of a run, checked against its config: ``(local path, step)``."""
     try:
         names = {os.path.basename(f.path) for f in tracker.client.list_artifacts(run_id, FOLDER)}
@@ -137,7 +140,7 @@ def _model_mismatch(written: dict[str, dict[str, object]], wanted: dict[str, dic
     return ""
 
 
-def prepare_resume(tracker: Any, run_id: str, config: Any, folder: str) -> tuple[str, dict[str, int]]:
+def prepare_resume(tracker: Tracker, run_id: str, config: RunConfig, folder: str) -> tuple[str, dict[str, int]]:
     """Reopen a stopped run: its newest checkpoint (downloaded into ``folder``) and, per metric, the
     last step already logged — the logger skips those when the resumed run replays them."""
     run = tracker.client.get_run(run_id)

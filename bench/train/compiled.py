@@ -15,7 +15,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.utilities.types import STEP_OUTPUT
 
 from bench.core.architecture import SteppedRecurrent
 
@@ -34,8 +36,8 @@ class CompileWhenItPays(Callback):
         self.decision = "fused kernel"
         self._started = 0.0
 
-    def _core(self, pl_module: Any) -> SteppedRecurrent | None:
-        core = pl_module.net.core
+    def _core(self, pl_module: pl.LightningModule) -> SteppedRecurrent | None:
+        core = getattr(getattr(pl_module, "net", None), "core", None)  # a SequenceModel's cell
         return core if isinstance(core, SteppedRecurrent) else None
 
     def state_dict(self) -> dict[str, Any]:
@@ -46,7 +48,7 @@ class CompileWhenItPays(Callback):
         self.decision = state.get("decision", self.decision)
         self._resumed = True
 
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         core = self._core(pl_module)
         if core is None:
             return
@@ -56,11 +58,11 @@ class CompileWhenItPays(Callback):
         core.compiled = self.mode == "on"
         self.decision = "compiled (--compile on)" if self.mode == "on" else "eager"
 
-    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
         if trainer.global_step == self.warmup:
             self._started = time.perf_counter()
 
-    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: STEP_OUTPUT, batch: Any, batch_idx: int) -> None:
         core = self._core(pl_module)
         if core is None or self.mode != "auto" or trainer.global_step != self.warmup + self.probe:
             return

@@ -7,9 +7,12 @@ usual reason a number moves.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bench.core.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def environment_differences(old_tags: dict[str, str]) -> list[str]:
@@ -21,7 +24,7 @@ def environment_differences(old_tags: dict[str, str]) -> list[str]:
             if old_tags.get(key) not in (None, value)]
 
 
-def reproduce(run_id: str, tracking_uri: str | None = None, progress: bool = True) -> tuple[Any, bool, list[str], str]:
+def reproduce(run_id: str, tracking_uri: str | None = None, progress: bool = True) -> tuple[pd.DataFrame, bool, list[str], str]:
     """``(table old vs new, identical?, environment differences, new run id)``."""
     import pandas as pd
 
@@ -38,9 +41,10 @@ def reproduce(run_id: str, tracking_uri: str | None = None, progress: bool = Tru
     new = run(config, tracking_uri=tracking_uri, experiment=experiment, progress=progress,
               run_name=f"reproduce {old.info.run_name}", tags={"reproduces": run_id})
     # Both sides as MLflow holds them (Lightning logs float32 values; the in-memory result is float64).
+    assert new.run_id is not None  # run() always returns its MLflow run's id
     logged = tracker.client.get_run(new.run_id).data.metrics
     keys = sorted({*new.metrics, "steps", "num_parameters"})
     rows = [{"metric": k, "old": old.data.metrics.get(k), "new": logged.get(k)} for k in keys]
     table = pd.DataFrame(rows, columns=["metric", "old", "new"])
     table["identical"] = table["old"] == table["new"]
-    return table, bool(table["identical"].all()) and len(table) > 0, differences, new.run_id or run_id
+    return table, bool(table["identical"].all()) and len(table) > 0, differences, new.run_id
