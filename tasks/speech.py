@@ -49,7 +49,17 @@ import torch
 from torch import Tensor
 
 from bench import (
-    LOG_STD_MIN, Batch, Metric, Split, Task, UsageError, bench_home, file_key, gaussian_nll, option, register_task,
+    LOG_STD_MIN,
+    Batch,
+    Metric,
+    Split,
+    Task,
+    UsageError,
+    bench_home,
+    file_key,
+    gaussian_nll,
+    option,
+    register_task,
 )
 from tasks._wav import EXPECTED, RATE, write_wav
 
