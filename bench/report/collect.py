@@ -31,9 +31,16 @@ import pandas as pd
 if TYPE_CHECKING:
     from bench.core.task import Task
 
+import optuna
+
+from bench.core.config import load_yaml
 from bench.core.errors import UsageError
+from bench.core.network import build_task
+from bench.core.registry import TASKS
+from bench.core.resolve import resolve
 from bench.report import stats
 from bench.report.published import published_note
+from bench.tracking.optuna_store import default_storage_url, open_storage
 from bench.tracking.runs import search_experiment
 from bench.tracking.store import default_tracking_uri
 
@@ -124,8 +131,6 @@ def choose_runs(frame: pd.DataFrame, arch: str) -> ArchRuns | None:
 
 def load_run_config(client: Any, run_id: str) -> Any:
     """The resolved RunConfig a run logged (artifact ``config.yaml``)."""
-    from bench.core.config import load_yaml
-    from bench.core.resolve import resolve
 
     with tempfile.TemporaryDirectory() as folder:
         return resolve(load_yaml(client.download_artifacts(run_id, "config.yaml", folder)))
@@ -272,7 +277,6 @@ def length_table(report: TaskReport) -> pd.DataFrame:
 def study_tables(report: TaskReport, studies: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """fANOVA importance of each searched parameter (Greff et al. 2017) and every trial's params and
     objective, per architecture's search study."""
-    import optuna
 
     importance_rows, trial_rows = [], []
     for arch, runs in report.arch_runs.items():
@@ -302,9 +306,7 @@ def study_tables(report: TaskReport, studies: dict[str, Any]) -> tuple[pd.DataFr
 
 def open_studies(storage_url: str | None, names: set[str]) -> dict[str, Any]:
     """The named studies from Optuna storage; nothing (not an empty new database) if there is none."""
-    import optuna
 
-    from bench.tracking.optuna_store import default_storage_url, open_storage
 
     url = storage_url or default_storage_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
@@ -322,7 +324,6 @@ def open_studies(storage_url: str | None, names: set[str]) -> dict[str, Any]:
 def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | None = None,
             storage: str | None = None, experiment: str | None = None) -> tuple[TaskReport, Any]:
     """Read ``task``'s experiment and studies into a :class:`TaskReport` (and return the MLflow client)."""
-    from bench.core.registry import TASKS
 
     TASKS.get(task)  # an unknown name is a did-you-mean usage error
     name = experiment or task
@@ -354,8 +355,6 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
 def _target(config: Any) -> tuple[str, str, float]:
     """The task's target metric and direction, from the task built as the run built it (class
     defaults if its data file is gone)."""
-    from bench.core.network import build_task
-    from bench.core.registry import TASKS
 
     task: Task | type[Task]
     try:

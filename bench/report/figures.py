@@ -11,6 +11,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -19,10 +21,8 @@ COLOURS = {"gru": "tab:blue", "lstm": "tab:orange", "vanilla": "tab:green", "irn
 
 
 def _pyplot() -> Any:
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     return plt
 

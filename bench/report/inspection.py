@@ -26,10 +26,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import Tensor
 
+from bench.core.config import load_yaml
 from bench.core.errors import UsageError
+from bench.core.metrics import per_step_loss
+from bench.core.network import SequenceNetwork, build_task
+from bench.core.resolve import resolve
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per downloaded file otherwise
 
@@ -45,9 +50,6 @@ class LoadedRun:
 
 def load_run(client: Any, run_id: str) -> LoadedRun:
     """A run's config, task, trained network (artifact ``model.pt``) and a same-seed fresh init."""
-    from bench.core.config import load_yaml
-    from bench.core.network import SequenceNetwork, build_task
-    from bench.core.resolve import resolve
 
     try:
         client.get_run(run_id)
@@ -103,7 +105,6 @@ def scored_step(mask: Tensor) -> int:
 def gradient_by_distance(network: Any, task: Any, batch: Any) -> dict[int, float]:
     """distance k = s − t ≥ 1 → RMS over the scored sequences of ‖∂loss_s/∂state_t‖, where state_t
     is the state after reading step t and s the scored step (see the module docstring)."""
-    from bench.core.metrics import per_step_loss
 
     network.eval()
     step = scored_step(batch.mask)
@@ -133,7 +134,6 @@ def gradient_by_distance(network: Any, task: Any, batch: Any) -> dict[int, float
 
 def gradient_table(run: LoadedRun, arch: str | None = None, batch: Any = None) -> Any:
     """Rows (arch, run_id, weights = initialisation/trained, distance, grad_norm) for one run."""
-    import pandas as pd
 
     batch = batch if batch is not None else example_batch(run)
     rows = []

@@ -20,6 +20,8 @@ import math
 import random
 from collections.abc import Sequence
 
+from scipy.stats import t
+
 ALPHA = 0.05
 
 
@@ -77,13 +79,11 @@ def sample_variance(values: Sequence[float]) -> float:
 
 
 def t_quantile(probability: float, df: float) -> float:
-    from scipy.stats import t
 
     return float(t.ppf(probability, df))
 
 
 def t_two_sided_p(t_value: float, df: float) -> float:
-    from scipy.stats import t
 
     return float(2 * t.sf(abs(t_value), df))
 

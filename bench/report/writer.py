@@ -18,9 +18,13 @@ from typing import Any
 
 import pandas as pd
 
+from bench.core.errors import UsageError
 from bench.report import figures, stats
 from bench.report.collect import TaskReport, collect, win_matrix
+from bench.report.inspection import attention_maps, gradient_table, load_run
 from bench.report.render import Document, write_table
+from bench.tracking.optuna_store import default_storage_url
+from bench.tracking.store import Tracker, cpu_name, default_tracking_uri
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
@@ -28,7 +32,6 @@ MAIN_COLUMNS = ["arch", "parameters", "published", "hyperparameters", "seconds p
 
 
 def _machine() -> str:
-    from bench.tracking.store import cpu_name
 
     return f"{platform.system()} {platform.release()}, {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
@@ -36,7 +39,6 @@ def _machine() -> str:
 def inside_models(report: TaskReport, client: Any, folder: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """Gradient norms (initialisation vs trained) of each architecture's lowest-seed run, and the
     attention / memory weightings of trained ``attention`` and ``ntm`` runs."""
-    from bench.report.inspection import attention_maps, gradient_table, load_run
 
     tables, maps = [], {}
     for arch, runs in report.arch_runs.items():
@@ -182,8 +184,6 @@ def provenance(doc: Document, reports: Sequence[TaskReport], command: str, track
 def write_report(tasks: Sequence[str], out: Path, archs: Sequence[str] | None = None, tracking_uri: str | None = None,
                  storage: str | None = None, experiment: str | None = None, command: str = "bench report") -> Path:
     """Build the whole report for ``tasks`` into ``out``; returns the path of ``report.md``."""
-    from bench.tracking.optuna_store import default_storage_url
-    from bench.tracking.store import default_tracking_uri
 
     out = Path(out)
     collected = [collect(t, archs, tracking_uri, storage, experiment) for t in tasks]
@@ -227,9 +227,6 @@ def _write(doc: Document, tables: dict[str, pd.DataFrame], out: Path) -> Path:
 
 def write_inspection(run_id: str, out: Path, tracking_uri: str | None = None) -> Path:
     """``bench inspect RUN_ID``: section 6 of a report for one run."""
-    from bench.core.errors import UsageError
-    from bench.report.inspection import attention_maps, gradient_table, load_run
-    from bench.tracking.store import Tracker
 
     out = Path(out)
     if not Tracker.exists(tracking_uri):

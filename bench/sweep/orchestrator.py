@@ -20,7 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import optuna
+from tqdm.auto import tqdm
+
 from bench.core.errors import RunFailed, UsageError
+from bench.core.network import build_task
+from bench.core.registry import ARCHITECTURES, TASKS
+from bench.sweep.search_space import build_space
+from bench.sweep.summary import summary_table
 from bench.sweep.worker import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
 from bench.tracking.optuna_store import (
     ATTR_PARENT_RUN,
@@ -70,9 +77,6 @@ class SweepOptions:
 
 def plan_study(config: RunConfig, space_overrides: dict[str, Any] | None, suffix: str = "") -> StudyPlan:
     """The study for one resolved config: its name, the direction of the task's target, its space."""
-    from bench.core.network import build_task
-    from bench.core.registry import ARCHITECTURES, TASKS
-    from bench.sweep.search_space import build_space
 
     task = build_task(config)
     space = build_space(TASKS.get(config.task.name), ARCHITECTURES.get(config.model.arch), config.model.params,
@@ -92,7 +96,6 @@ def _base_config(config: Any) -> dict[str, Any]:
 
 def prepare(plans: list[StudyPlan], options: SweepOptions) -> Any:
     """Create or check every study (one-line error on a mismatch) and its MLflow parent run."""
-    import optuna
 
     storage = open_storage(options.storage)
     tracker = Tracker(options.tracking_uri)
@@ -196,7 +199,6 @@ class WorkerPool:
 
 def _count_done(storage: Any, names: list[str], failed_seen: dict[str, set[int]], write: Callable[[str], None]) -> int:
     """Complete + pruned trials over the studies; reports each newly failed trial once."""
-    import optuna
 
     done = 0
     for name in names:
@@ -217,7 +219,6 @@ def _count_done(storage: Any, names: list[str], failed_seen: dict[str, set[int]]
 
 def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
     """Run every study to its count (resuming what exists) and return the summary table."""
-    from tqdm.auto import tqdm
 
     storage = prepare(plans, options)
     pool = WorkerPool(plans, options)
@@ -250,14 +251,12 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
             message = f"worker {index} stopped: {pool.last_line(index)} (log: {pool.log_path(index)})"
             raise UsageError(message) if code == 2 else RunFailed(message)
     _end_parent_runs(storage, plans, options, "FINISHED")
-    from bench.sweep.summary import summary_table
 
     return summary_table(storage, plans, options.seeds)
 
 
 def _end_parent_runs(storage: Any, plans: list[StudyPlan], options: SweepOptions, status: str) -> None:
     """Each study's parent run: its best value and parameters, and how the sweep ended."""
-    import optuna
 
     tracker = Tracker(options.tracking_uri)
     for plan in plans:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import UsageError
+from bench.core.options import load_yaml_text
 
 Spec = dict[str, Any]
 Space = dict[str, Spec]
@@ -64,7 +65,6 @@ def check_spec(key: str, spec: Any) -> Spec:
 
 def load_space_file(path: str | Path) -> dict[str, Spec | None]:
     """A YAML file of ``key: spec`` (or ``key: null`` to drop a key from the default space)."""
-    from bench.core.options import load_yaml_text
 
     try:
         data = load_yaml_text(Path(path).read_text())

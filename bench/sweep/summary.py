@@ -9,12 +9,14 @@ import json
 import statistics
 from typing import Any
 
+import optuna
+import pandas as pd
+
+from bench.tracking.optuna_store import short_value, trial_counts
+
 
 def summary_table(storage: Any, plans: list[Any], seeds: int) -> Any:
-    import optuna
-    import pandas as pd
 
-    from bench.tracking.optuna_store import short_value, trial_counts
 
     rows = []
     for plan in plans:
@@ -38,7 +40,6 @@ def summary_table(storage: Any, plans: list[Any], seeds: int) -> Any:
 
 
 def _seed_columns(storage: Any, name: str) -> dict[str, Any]:
-    import optuna
 
     try:
         study = optuna.load_study(study_name=name, storage=storage)

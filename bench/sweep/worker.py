@@ -13,6 +13,7 @@ Exit codes: 0 all jobs complete, 3 a study had too many failed trials, 130 inter
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import socket
@@ -21,7 +22,14 @@ import threading
 import time
 from typing import Any
 
+import optuna
+from lightning.pytorch.callbacks import Callback
+from optuna.trial import TrialState
+
 from bench.core.errors import RunFailed, UsageError
+from bench.core.network import build_task
+from bench.core.registry import ARCHITECTURES, TASKS
+from bench.core.resolve import resolve
 from bench.sweep.search_space import as_overrides, suggest
 from bench.tracking.optuna_store import (
     ATTR_BASE,
@@ -33,6 +41,7 @@ from bench.tracking.optuna_store import (
     open_storage,
     trial_counts,
 )
+from bench.train.run import default_threads, run
 
 EXIT_TOO_MANY_FAILURES = 3
 SEED_SPACE = {"train.seed": {"type": "int", "low": 0, "high": 2**31 - 1}}
@@ -80,7 +89,6 @@ class TooManyFailures(Exception):
 
 
 def make_sampler(name: str, seed: int) -> Any:
-    import optuna
 
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -89,7 +97,6 @@ def make_sampler(name: str, seed: int) -> Any:
 
 def make_pruner(name: str, max_steps: int, eval_every: int) -> Any:
     """Median (Optuna's default rule) after 5 trials and a quarter of the steps, Hyperband, or none."""
-    import optuna
 
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=eval_every, max_resource=max_steps)
@@ -105,8 +112,6 @@ def pruning_callback(trial: Any, monitor: str) -> Any:
     task trains in one long epoch, so every report would land on step 0 and pruning would compare
     nothing. This is the same callback keyed by ``global_step``.
     """
-    import optuna
-    from lightning.pytorch.callbacks import Callback
 
     class PruneOnValidation(Callback):
         def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
@@ -148,7 +153,6 @@ class Heartbeat:
 def stale_trial_handler(tracking_uri: str | None) -> Any:
     """Optuna's callback for a trial whose worker stopped beating: end its MLflow run FAILED (nobody
     else will), then enqueue the same parameters again (Optuna's RetryHeartbeatStaleTrialCallback)."""
-    import optuna
 
     retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
 
@@ -172,9 +176,7 @@ class Worker:
         self.storage = open_storage(spec.storage, spec.heartbeat, stale_trial_handler(spec.tracking_uri))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         # Import the training stack (seconds) before claiming a trial, not while its heartbeat is due.
-        import importlib
 
-        from bench.core.registry import ARCHITECTURES, TASKS
 
         for module in ("lightning.pytorch", "bench.train.run", "bench.train.model", "bench.train.data"):
             importlib.import_module(module)
@@ -182,7 +184,6 @@ class Worker:
         ARCHITECTURES.load()
 
     def load(self, job: Job) -> Any:
-        import optuna
 
         study = optuna.load_study(study_name=job.study, storage=self.storage)
         train = study.user_attrs[ATTR_BASE]["train"]
@@ -201,7 +202,6 @@ class Worker:
     def prepare_seed_study(self, job: Job) -> None:
         """Create the seed-rerun study from the finished search: its best parameters fixed, one
         enqueued trial per seed 0..N-1 (enqueued once, whichever worker gets here first)."""
-        import optuna
 
         search = optuna.load_study(study_name=job.seeds_of, storage=self.storage)
         best = search.best_trial
@@ -217,7 +217,6 @@ class Worker:
                 study.enqueue_trial({"train.seed": seed}, skip_if_exists=True)
 
     def work_on(self, job: Job, study: Any) -> None:
-        import optuna
 
         while True:
             trial = None
@@ -241,12 +240,7 @@ class Worker:
     def run_trial(self, job: Job, study: Any, trial: Any) -> None:
         """Run one claimed trial and tell Optuna how it ended; whatever happens, it does not stay RUNNING."""
         heartbeat = Heartbeat(self.storage, trial._trial_id, self.spec.heartbeat)
-        import optuna
-        from optuna.trial import TrialState
 
-        from bench.core.network import build_task
-        from bench.core.resolve import resolve
-        from bench.train.run import default_threads, run
 
         state, value = TrialState.FAIL, None
         try:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import tempfile
 from typing import TYPE_CHECKING
 
+from bench.core.config import load_yaml
 from bench.core.errors import UsageError
+from bench.core.resolve import resolve
 from bench.tracking.store import Tracker
 
 if TYPE_CHECKING:
@@ -32,8 +34,6 @@ def open_logged_run(run_id: str, tracking_uri: str | None = None) -> tuple[Track
 
 def logged_config(tracker: Tracker, run_id: str) -> RunConfig:
     """The run's resolved config, re-resolved (and so re-validated) by the current code."""
-    from bench.core.config import load_yaml
-    from bench.core.resolve import resolve
 
     with tempfile.TemporaryDirectory() as folder:
         try:

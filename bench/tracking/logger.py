@@ -7,6 +7,7 @@ from typing import Any
 
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
+from mlflow.entities import Metric
 
 from bench.tracking.store import Tracker
 
@@ -50,7 +51,6 @@ class MLflowMetricsLogger(Logger):
 
     @rank_zero_only
     def flush(self) -> None:
-        from mlflow.entities import Metric
 
         batch = [Metric(k, v, ts, step) for k, v, ts, step in self._buffer]
         for i in range(0, len(batch), 1000):

@@ -17,10 +17,16 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
+
+import optuna
+import pandas as pd
+import sqlalchemy
+import sqlalchemy.exc
 
 from bench.core.errors import UsageError
 from bench.tracking.store import bench_home, file_lock
@@ -44,11 +50,9 @@ def study_name(task: str, arch: str, params_budget: int) -> str:
 
 
 def _quiet_optuna() -> None:
-    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    import warnings
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     # Workers record heartbeats themselves (bench.sweep.worker.Heartbeat) around ask/tell, not Study.optimize.
@@ -61,8 +65,6 @@ def open_storage(url: str | None = None, heartbeat: int | None = None, stale_cal
     ``heartbeat`` (seconds) turns on heartbeats, with a grace period of three beats; a trial whose
     worker stops beating is failed by the next worker that looks, and ``stale_callback`` is called.
     """
-    import optuna
-    import sqlalchemy.exc
 
     _quiet_optuna()
     url = url or default_storage_url()
@@ -104,7 +106,6 @@ def claim_lock(storage: Any, name: str) -> Iterator[None]:
     """Serialise claiming trials of study ``name`` across every worker on every machine."""
     url = storage.url
     if url.startswith("postgresql"):
-        import sqlalchemy
 
         key = zlib.crc32(name.encode())
         with storage.engine.connect() as connection:
@@ -127,7 +128,6 @@ def create_or_check(storage: Any, name: str, direction: Direction, space: dict[s
     Resuming with another space or another fixed config would mix incomparable trials in one
     study, so that is a usage error naming the difference.
     """
-    import optuna
 
     with claim_lock(storage, name):
         try:
@@ -173,8 +173,6 @@ def trial_counts(study: Any) -> dict[str, int]:
 
 def status_table(storage: Any, task: str) -> Any:
     """One row per study of ``task``: trials by state, the best value and its parameters."""
-    import optuna
-    import pandas as pd
 
     rows = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=True):

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import mlflow
+import pandas as pd
+
 from bench.core.errors import UsageError
+from bench.core.registry import TASKS
 from bench.tracking.store import Tracker, default_tracking_uri
 
 if TYPE_CHECKING:
@@ -16,7 +20,6 @@ SUMMARY_METRICS = ["num_parameters", "steps", "train_seconds"]
 
 def metrics_frame(metrics: dict[str, float]) -> pd.DataFrame:
     """``split/metric`` (or ``split/lenN/metric``) values as a DataFrame: one row per evaluation set."""
-    import pandas as pd
 
     rows: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
@@ -28,7 +31,6 @@ def metrics_frame(metrics: dict[str, float]) -> pd.DataFrame:
 def search_experiment(name: str, tracking_uri: str | None, missing: str) -> tuple[Tracker, pd.DataFrame]:
     """The store's tracker and the runs of experiment ``name``, newest first (MLflow's search API);
     ``missing`` is the usage error when the store or the experiment does not exist."""
-    import mlflow
 
     if not Tracker.exists(tracking_uri):
         raise UsageError(missing)
@@ -42,7 +44,6 @@ def search_experiment(name: str, tracking_uri: str | None, missing: str) -> tupl
 def runs_table(task: str, tracking_uri: str | None = None, experiment: str | None = None,
                all_columns: bool = False) -> pd.DataFrame:
     """Logged runs of ``task`` via MLflow's search API, newest first, as a pandas DataFrame."""
-    from bench.core.registry import TASKS
 
     if experiment is None:
         TASKS.get(task)  # an unknown task name gets the did-you-mean error
@@ -64,6 +65,5 @@ def runs_table(task: str, tracking_uri: str | None = None, experiment: str | Non
         if f"metrics.{metric}" in frame:
             values = frame[f"metrics.{metric}"]
             columns[metric] = values.astype("Int64") if metric in ("num_parameters", "steps") else values
-    import pandas as pd
 
     return pd.DataFrame(columns)

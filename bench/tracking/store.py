@@ -23,6 +23,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
 from bench.core.datafiles import bench_home
 from bench.core.errors import UsageError
 
@@ -121,7 +125,6 @@ class Tracker:
         return path is None or path.exists()
 
     def __init__(self, uri: str | None = None) -> None:
-        from mlflow.tracking import MlflowClient
 
         for name in ("alembic", "mlflow.store"):  # "Creating initial MLflow database tables..."
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -145,7 +148,6 @@ class Tracker:
 
     def experiment_id(self, name: str) -> str:
         """The experiment called ``name``, created if missing (safe when workers race to create it)."""
-        from mlflow.exceptions import MlflowException
 
         experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
@@ -162,7 +164,6 @@ class Tracker:
     def start_run(self, experiment: str, run_name: str | None, params: Mapping[str, Any],
                   tags: Mapping[str, str], config_yaml: str) -> str:
         """Create a RUNNING run with the resolved config as params, tags and ``config.yaml``."""
-        from mlflow.entities import Param
 
         run = self.client.create_run(self.experiment_id(experiment), run_name=run_name,
                                      tags={k: str(v) for k, v in tags.items()})
@@ -174,12 +175,10 @@ class Tracker:
         return run_id
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        from mlflow.entities import RunTag
 
         self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int) -> None:
-        from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]

@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Sequence
 
 from bench.core.errors import RunFailed, UsageError
+from bench.tracking.store import Tracker, default_tracking_uri
 
 HOST = "127.0.0.1"
 
@@ -40,7 +41,6 @@ def compare_url(base: str, run_ids: Sequence[str], experiment_ids: Sequence[str]
 
 def start(port: int = 0, tracking_uri: str | None = None) -> tuple[subprocess.Popen[str], str]:
     """Start the server and return it with its URL once the UI answers (within 120 s)."""
-    from bench.tracking.store import Tracker, default_tracking_uri
 
     uri = tracking_uri or default_tracking_uri()
     if not Tracker.exists(uri):
@@ -90,7 +90,6 @@ def stop(process: subprocess.Popen[str], timeout: float = 15.0) -> None:
 def serve(port: int = 0, tracking_uri: str | None = None) -> int:
     """``bench ui``: start, print the URL, and run until Ctrl-C, SIGTERM or the server exits; the
     server (in its own process group) is always stopped with it."""
-    from bench.tracking.store import default_tracking_uri
 
     process, url = start(port, tracking_uri)
 

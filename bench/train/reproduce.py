@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from bench.core.errors import UsageError
+from bench.tracking.logged import logged_config, open_logged_run
+from bench.tracking.store import git_commit, package_versions
+from bench.train.run import run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,7 +22,6 @@ if TYPE_CHECKING:
 
 def environment_differences(old_tags: dict[str, str]) -> list[str]:
     """Code commit and package versions of the logged run that differ from this installation."""
-    from bench.tracking.store import git_commit, package_versions
 
     now = {"git_commit": git_commit(), **{f"version.{k}": v for k, v in package_versions().items()}}
     return [f"{key}: run {old_tags.get(key, '?')}, now {value}" for key, value in now.items()
@@ -26,10 +30,7 @@ def environment_differences(old_tags: dict[str, str]) -> list[str]:
 
 def reproduce(run_id: str, tracking_uri: str | None = None, progress: bool = True) -> tuple[pd.DataFrame, bool, list[str], str]:
     """``(table old vs new, identical?, environment differences, new run id)``."""
-    import pandas as pd
 
-    from bench.tracking.logged import logged_config, open_logged_run
-    from bench.train.run import run
 
     tracker, old = open_logged_run(run_id, tracking_uri)
     if old.info.status != "FINISHED":

@@ -14,6 +14,9 @@ from typing import Protocol, cast
 import torch
 
 from bench.core.errors import UsageError
+from bench.core.network import build_task
+from bench.tracking.logged import logged_config, open_logged_run
+from bench.train.model import SequenceModel
 
 
 class TextTask(Protocol):
@@ -26,9 +29,6 @@ class TextTask(Protocol):
 
 def load_run_model(run_id: str, tracking_uri: str | None = None) -> tuple[TextTask, torch.nn.Module]:
     """The task and the trained :class:`~bench.train.model.SequenceModel` of a logged run (in eval mode, on the CPU)."""
-    from bench.core.network import build_task
-    from bench.tracking.logged import logged_config, open_logged_run
-    from bench.train.model import SequenceModel
 
     tracker, _ = open_logged_run(run_id, tracking_uri)
     config = logged_config(tracker, run_id)
