@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
 if TYPE_CHECKING:
     from bench.core.task import Task
 
 import optuna
 
-from bench.core.config import load_yaml
+from bench.core.config import RunConfig, load_yaml
 from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.registry import TASKS
@@ -129,7 +130,7 @@ def choose_runs(frame: pd.DataFrame, arch: str) -> ArchRuns | None:
     return ArchRuns(arch, trials.iloc[[0]], f"no seed reruns: the newest trial of study `{study}` alone (n = 1)", study)
 
 
-def load_run_config(client: Any, run_id: str) -> Any:
+def load_run_config(client: MlflowClient, run_id: str) -> RunConfig:
     """The resolved RunConfig a run logged (artifact ``config.yaml``)."""
 
     with tempfile.TemporaryDirectory() as folder:
@@ -237,7 +238,7 @@ def win_matrix(reports: Sequence[TaskReport]) -> pd.DataFrame:
     return table
 
 
-def metric_histories(client: Any, report: TaskReport) -> pd.DataFrame:
+def metric_histories(client: MlflowClient, report: TaskReport) -> pd.DataFrame:
     """Validation metric of every chosen run over update steps and seconds since the run started."""
     rows = []
     key = f"val/{report.metric}"
@@ -352,7 +353,7 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
     return report, tracker.client
 
 
-def _target(config: Any) -> tuple[str, str, float]:
+def _target(config: RunConfig) -> tuple[str, str, float]:
     """The task's target metric and direction, from the task built as the run built it (class
     defaults if its data file is gone)."""
 

@@ -21,7 +21,6 @@ COLOURS = {"gru": "tab:blue", "lstm": "tab:orange", "vanilla": "tab:green", "irn
 
 
 def _pyplot() -> Any:
-
     matplotlib.use("Agg")
 
     return plt

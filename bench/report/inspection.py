@@ -28,13 +28,16 @@ from typing import Any
 
 import pandas as pd
 import torch
+from mlflow.tracking import MlflowClient
 from torch import Tensor
 
-from bench.core.config import load_yaml
+from bench.core.architecture import SteppedRecurrent
+from bench.core.config import RunConfig, load_yaml
 from bench.core.errors import UsageError
 from bench.core.metrics import per_step_loss
 from bench.core.network import SequenceNetwork, build_task
 from bench.core.resolve import resolve
+from bench.core.task import Batch, Task
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per downloaded file otherwise
 
@@ -42,13 +45,15 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one ba
 @dataclasses.dataclass
 class LoadedRun:
     run_id: str
-    config: Any
-    task: Any
-    trained: Any  # SequenceNetwork with the run's weights
-    initial: Any  # SequenceNetwork freshly initialised with the run's seed
+    config: RunConfig
+    task: Task
+    trained: SequenceNetwork
+    """With the run's weights."""
+    initial: SequenceNetwork
+    """Freshly initialised with the run's seed."""
 
 
-def load_run(client: Any, run_id: str) -> LoadedRun:
+def load_run(client: MlflowClient, run_id: str) -> LoadedRun:
     """A run's config, task, trained network (artifact ``model.pt``) and a same-seed fresh init."""
 
     try:
@@ -72,7 +77,7 @@ def load_run(client: Any, run_id: str) -> LoadedRun:
     return LoadedRun(run_id, config, task, trained.eval(), initial.eval())
 
 
-def example_batch(run: LoadedRun, size: int = 32) -> Any:
+def example_batch(run: LoadedRun, size: int = 32) -> Batch:
     """A fixed batch of the run's test split at its training length (seed 0: the same for every run)."""
     batches = run.task.eval_batches("test", size, size, 0, torch.device("cpu"))
     return batches[0]
@@ -102,7 +107,7 @@ def scored_step(mask: Tensor) -> int:
     return int(steps[-1])
 
 
-def gradient_by_distance(network: Any, task: Any, batch: Any) -> dict[int, float]:
+def gradient_by_distance(network: SequenceNetwork, task: Task, batch: Batch) -> dict[int, float]:
     """distance k = s − t ≥ 1 → RMS over the scored sequences of ‖∂loss_s/∂state_t‖, where state_t
     is the state after reading step t and s the scored step (see the module docstring)."""
 
@@ -132,7 +137,7 @@ def gradient_by_distance(network: Any, task: Any, batch: Any) -> dict[int, float
     return result
 
 
-def gradient_table(run: LoadedRun, arch: str | None = None, batch: Any = None) -> Any:
+def gradient_table(run: LoadedRun, arch: str | None = None, batch: Batch | None = None) -> pd.DataFrame:
     """Rows (arch, run_id, weights = initialisation/trained, distance, grad_norm) for one run."""
 
     batch = batch if batch is not None else example_batch(run)
@@ -145,11 +150,11 @@ def gradient_table(run: LoadedRun, arch: str | None = None, batch: Any = None) -
 
 
 @torch.no_grad()
-def attention_maps(run: LoadedRun, batch: Any = None, example: int = 0) -> dict[str, Tensor]:
+def attention_maps(run: LoadedRun, batch: Batch | None = None, example: int = 0) -> dict[str, Tensor]:
     """What a trained ``attention``/``ntm`` core remembered on one test sequence: ``{"attention":
     (T, T)}`` or ``{"write head 1": (T, N), "read head 1": (T, N), ...}``; empty for other archs."""
     core = run.trained.core
-    if not hasattr(core, "record"):
+    if not isinstance(core, SteppedRecurrent):
         return {}
     batch = batch if batch is not None else example_batch(run)
     core.record = True

@@ -79,12 +79,10 @@ def sample_variance(values: Sequence[float]) -> float:
 
 
 def t_quantile(probability: float, df: float) -> float:
-
     return float(t.ppf(probability, df))
 
 
 def t_two_sided_p(t_value: float, df: float) -> float:
-
     return float(2 * t.sf(abs(t_value), df))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
 from bench.core.errors import UsageError
 from bench.report import figures, stats
@@ -32,7 +33,6 @@ MAIN_COLUMNS = ["arch", "parameters", "published", "hyperparameters", "seconds p
 
 
 def _machine() -> str:
-
     return f"{platform.system()} {platform.release()}, {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
@@ -68,7 +68,7 @@ def gradient_summary(gradients: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _task_sections(doc: dict[int, Document], report: TaskReport, client: Any, out: Path) -> dict[str, pd.DataFrame]:
+def _task_sections(doc: dict[int, Document], report: TaskReport, client: MlflowClient, out: Path) -> dict[str, pd.DataFrame]:
     """Add one task's part of every section; return its tables for writing."""
     task, fig_dir = report.task, out / "figures"
     tables: dict[str, pd.DataFrame] = {f"main-{task}": report.main, f"pairwise-{task}": report.pairwise}

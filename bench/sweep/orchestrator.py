@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import optuna
+from optuna.storages import BaseStorage
 from tqdm.auto import tqdm
 
 from bench.core.errors import RunFailed, UsageError
@@ -159,7 +160,7 @@ class WorkerPool:
         for index in range(self.options.workers):
             self.start(index)
 
-    def poll(self, write: Any) -> dict[int, int]:
+    def poll(self, write: Callable[[str], None]) -> dict[int, int]:
         """Exit codes of workers that ended for good; a worker that died (a signal, a crash) is
         restarted, up to twice the number of workers in all."""
         ended = {}
@@ -197,7 +198,7 @@ class WorkerPool:
         return lines[-1] if lines else "(empty log)"
 
 
-def _count_done(storage: Any, names: list[str], failed_seen: dict[str, set[int]], write: Callable[[str], None]) -> int:
+def _count_done(storage: BaseStorage, names: list[str], failed_seen: dict[str, set[int]], write: Callable[[str], None]) -> int:
     """Complete + pruned trials over the studies; reports each newly failed trial once."""
 
     done = 0
@@ -255,7 +256,7 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
     return summary_table(storage, plans, options.seeds)
 
 
-def _end_parent_runs(storage: Any, plans: list[StudyPlan], options: SweepOptions, status: str) -> None:
+def _end_parent_runs(storage: BaseStorage, plans: list[StudyPlan], options: SweepOptions, status: str) -> None:
     """Each study's parent run: its best value and parameters, and how the sweep ended."""
 
     tracker = Tracker(options.tracking_uri)

@@ -7,17 +7,27 @@ from __future__ import annotations
 
 import json
 import statistics
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import optuna
 import pandas as pd
+from optuna.storages import BaseStorage
 
 from bench.tracking.optuna_store import short_value, trial_counts
 
 
-def summary_table(storage: Any, plans: list[Any], seeds: int) -> Any:
+class PlannedStudy(Protocol):
+    """What the summary reads of a sweep's plan for one architecture (``orchestrator.StudyPlan``)."""
+
+    arch: str
+    name: str
+
+    @property
+    def seeds_name(self) -> str: ...
 
 
+def summary_table(storage: BaseStorage, plans: Sequence[PlannedStudy], seeds: int) -> pd.DataFrame:
     rows = []
     for plan in plans:
         study = optuna.load_study(study_name=plan.name, storage=storage)
@@ -40,7 +50,6 @@ def summary_table(storage: Any, plans: list[Any], seeds: int) -> Any:
 
 
 def _seed_columns(storage: Any, name: str) -> dict[str, Any]:
-
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:

@@ -20,11 +20,16 @@ import socket
 import sys
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
+import lightning.pytorch as pl
 import optuna
 from lightning.pytorch.callbacks import Callback
-from optuna.trial import TrialState
+from optuna.pruners import BasePruner
+from optuna.samplers import BaseSampler
+from optuna.storages import BaseStorage
+from optuna.storages._heartbeat import BaseHeartbeat
+from optuna.trial import FrozenTrial, TrialState
 
 from bench.core.errors import RunFailed, UsageError
 from bench.core.network import build_task
@@ -88,14 +93,13 @@ class TooManyFailures(Exception):
     pass
 
 
-def make_sampler(name: str, seed: int) -> Any:
-
+def make_sampler(name: str, seed: int) -> BaseSampler:
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed)
 
 
-def make_pruner(name: str, max_steps: int, eval_every: int) -> Any:
+def make_pruner(name: str, max_steps: int, eval_every: int) -> BasePruner:
     """Median (Optuna's default rule) after 5 trials and a quarter of the steps, Hyperband, or none."""
 
     if name == "hyperband":
@@ -105,7 +109,7 @@ def make_pruner(name: str, max_steps: int, eval_every: int) -> Any:
     return optuna.pruners.NopPruner()
 
 
-def pruning_callback(trial: Any, monitor: str) -> Any:
+def pruning_callback(trial: optuna.Trial, monitor: str) -> Callback:
     """Report each validation to Optuna at its update step, and stop the run when Optuna prunes it.
 
     optuna-integration's PyTorchLightningPruningCallback reports at ``current_epoch``; a synthetic
@@ -114,7 +118,7 @@ def pruning_callback(trial: Any, monitor: str) -> Any:
     """
 
     class PruneOnValidation(Callback):
-        def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
             value = trainer.callback_metrics.get(monitor)
             if trainer.sanity_checking or value is None:
                 return
@@ -131,7 +135,7 @@ class Heartbeat:
     """Records the trial's heartbeat every ``interval`` seconds in a thread, so a live worker is never
     mistaken for a dead one however long its trial trains."""
 
-    def __init__(self, storage: Any, trial_id: int, interval: int) -> None:
+    def __init__(self, storage: BaseHeartbeat, trial_id: int, interval: int) -> None:
         self.storage, self.trial_id, self.interval = storage, trial_id, interval
         self.stopped = threading.Event()
         storage.record_heartbeat(trial_id)
@@ -150,13 +154,13 @@ class Heartbeat:
         self.thread.join(timeout=5)
 
 
-def stale_trial_handler(tracking_uri: str | None) -> Any:
+def stale_trial_handler(tracking_uri: str | None) -> Callable[[optuna.Study, FrozenTrial], None]:
     """Optuna's callback for a trial whose worker stopped beating: end its MLflow run FAILED (nobody
     else will), then enqueue the same parameters again (Optuna's RetryHeartbeatStaleTrialCallback)."""
 
     retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
 
-    def handle(study: Any, trial: Any) -> None:
+    def handle(study: optuna.Study, trial: FrozenTrial) -> None:
         run_id = trial.user_attrs.get("mlflow_run_id")
         if run_id:
             try:
@@ -183,8 +187,7 @@ class Worker:
         TASKS.load()
         ARCHITECTURES.load()
 
-    def load(self, job: Job) -> Any:
-
+    def load(self, job: Job) -> optuna.Study:
         study = optuna.load_study(study_name=job.study, storage=self.storage)
         train = study.user_attrs[ATTR_BASE]["train"]
         return optuna.load_study(
@@ -216,8 +219,7 @@ class Worker:
             for seed in range(job.trials):
                 study.enqueue_trial({"train.seed": seed}, skip_if_exists=True)
 
-    def work_on(self, job: Job, study: Any) -> None:
-
+    def work_on(self, job: Job, study: optuna.Study) -> None:
         while True:
             trial = None
             with claim_lock(self.storage, job.study):
@@ -237,7 +239,7 @@ class Worker:
             else:
                 time.sleep(self.spec.poll_seconds)
 
-    def run_trial(self, job: Job, study: Any, trial: Any) -> None:
+    def run_trial(self, job: Job, study: optuna.Study, trial: optuna.Trial) -> None:
         """Run one claimed trial and tell Optuna how it ended; whatever happens, it does not stay RUNNING."""
         heartbeat = Heartbeat(self.storage, trial._trial_id, self.spec.heartbeat)
 
@@ -289,7 +291,7 @@ class Worker:
             study.tell(trial, value if state == TrialState.COMPLETE else None, state=state, skip_if_finished=True)
 
     @staticmethod
-    def _fail_reason(trial: Any, reason: str) -> None:
+    def _fail_reason(trial: optuna.Trial, reason: str) -> None:
         try:
             trial.set_user_attr("fail_reason", reason[:2000])
         except Exception:

@@ -51,7 +51,6 @@ class MLflowMetricsLogger(Logger):
 
     @rank_zero_only
     def flush(self) -> None:
-
         batch = [Metric(k, v, ts, step) for k, v, ts, step in self._buffer]
         for i in range(0, len(batch), 1000):
             self.tracker.client.log_batch(self.run_id, metrics=batch[i:i + 1000])

@@ -50,7 +50,6 @@ def study_name(task: str, arch: str, params_budget: int) -> str:
 
 
 def _quiet_optuna() -> None:
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 

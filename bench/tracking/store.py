@@ -125,7 +125,6 @@ class Tracker:
         return path is None or path.exists()
 
     def __init__(self, uri: str | None = None) -> None:
-
         for name in ("alembic", "mlflow.store"):  # "Creating initial MLflow database tables..."
             logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri or default_tracking_uri()
@@ -175,11 +174,9 @@ class Tracker:
         return run_id
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-
         self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int) -> None:
-
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
         for i in range(0, len(batch), 1000):
