@@ -718,6 +718,9 @@ def main() -> int:
         except Exception:
             sections += failure_lines(f"item {number}")
         log(f"item {number} done in {time.monotonic() - started:.0f} s")
+        if args.out:  # after each item: a run killed later still leaves what it measured
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text("\n".join(sections) + "\n\n(partial: written after item " + str(number) + ")\n")
     sections += ["", f"Whole check: {time.monotonic() - STARTED:.0f} s."]
     text = "\n".join(sections) + "\n"
     if args.out:
