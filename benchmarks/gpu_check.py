@@ -708,6 +708,8 @@ def main() -> int:
         if number not in only:
             continue
         budget = shares[number] * args.budget / 330
+        if number == 2:  # its workers started first; give them a minute from now at least
+            budget = max(budget, 60.0)
         if number == 5:
             budget = max(budget, args.budget - (time.monotonic() - STARTED))
         log(f"item {number}: {title} (budget {budget:.0f} s)")
