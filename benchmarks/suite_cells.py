@@ -30,6 +30,14 @@ from bench.core.architecture import SteppedRecurrent
 from bench.core.registry import ARCHITECTURES
 
 B, T, H = 64, 100, 128
+DEVICE = torch.device("cpu")
+"""Where the timed steps run; benchmarks/gpu_check.py sets it to CUDA (timings then synchronise)."""
+
+
+def synchronize() -> None:
+    """Wait for the device's queued work: a CUDA step is only timed once it has run (no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 class HandLSTM(SteppedRecurrent):
@@ -63,7 +71,8 @@ class HandLSTM(SteppedRecurrent):
 
 def trainer(core: nn.Module, x: Tensor) -> Callable[[], None]:
     """One training step of ``core`` + a linear head on ``x``, as a closure."""
-    head = nn.Linear(getattr(core, "output_size", H), 2)
+    head = nn.Linear(getattr(core, "output_size", H), 2).to(x.device)
+    core.to(x.device)
     optimiser = torch.optim.Adam([*core.parameters(), *head.parameters()])
 
     def step() -> None:
@@ -78,13 +87,16 @@ def trainer(core: nn.Module, x: Tensor) -> Callable[[], None]:
 
 def time_steps(step: Callable[[], None], steps: int, warmup: int = 1) -> tuple[float, float]:
     """(seconds of the warm-up steps, seconds per step after them)."""
+    synchronize()
     started = time.perf_counter()
     for _ in range(warmup):
         step()
+    synchronize()
     warm = time.perf_counter() - started
     started = time.perf_counter()
     for _ in range(steps):
         step()
+    synchronize()
     return warm, (time.perf_counter() - started) / steps
 
 
@@ -110,7 +122,7 @@ def direct_layer(name: str, core: nn.Module) -> nn.Module:
 def standard_cells(steps: int, repeats: int) -> list[dict[str, Any]]:
     """Target 2: each standard architecture vs its layer called directly."""
     rows = []
-    x = torch.randn(B, T, H)
+    x = torch.randn(B, T, H, device=DEVICE)
     for name in ("vanilla", "lstm", "gru", "irnn"):
         torch.manual_seed(0)
         core = ARCHITECTURES.get(name)(H, H)
@@ -124,7 +136,7 @@ def standard_cells(steps: int, repeats: int) -> list[dict[str, Any]]:
 def custom_cells(steps: int, repeats: int) -> list[dict[str, Any]]:
     """Target 3: ms/step of the hand-written LSTM and the custom cells, eager and compiled, against
     nn.LSTM (``residual``: against an nn.LSTM of as many layers as it has blocks)."""
-    x = torch.randn(B, T, H)
+    x = torch.randn(B, T, H, device=DEVICE)
     cores: dict[str, nn.Module] = {}
     torch.manual_seed(0)
     cores["hand-written lstm"] = HandLSTM(H, H)
@@ -154,7 +166,7 @@ def custom_cells(steps: int, repeats: int) -> list[dict[str, Any]]:
 
 # -- the compile decision of a default run -------------------------------------------------------
 
-def _probe_decision(arch: str, max_steps: int | None, threads: int) -> dict[str, Any]:
+def _probe_decision(arch: str, max_steps: int | None, threads: int, device: str = "cpu") -> dict[str, Any]:
     """What ``--compile auto`` decides for ``bench run --arch ARCH`` (default task and sizes): the
     default run's first steps, stopped right after the decision, through bench.train.run.fit."""
     from lightning.pytorch.callbacks import Callback
@@ -167,12 +179,13 @@ def _probe_decision(arch: str, max_steps: int | None, threads: int) -> dict[str,
             if trainer.global_step >= 8:
                 trainer.should_stop = True
 
-    overrides: dict[str, Any] = {"model": {"arch": arch}, "train": {"threads": threads, "eval_size": 64}}
+    overrides: dict[str, Any] = {"model": {"arch": arch}, "train": {"threads": threads, "eval_size": 64, "device": device}}
     if max_steps:
         overrides["train"]["max_steps"] = max_steps
     config = resolve(overrides=overrides)
     result = fit(config, progress=False, callbacks=[StopAfterDecision()])
-    return {"decision": result.step_function, "max_steps": config.train.max_steps, "config": config.to_dict()}
+    return {"decision": result.step_function, "max_steps": config.train.max_steps, "config": config.to_dict(),
+            "device": result.device}
 
 
 def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, float]:
@@ -188,7 +201,8 @@ def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, flo
     pl.seed_everything(0, verbose=False)
     task = build_task(config_obj)
     net = SequenceNetwork(task, config_obj.model)
-    batch = next(iter(task.train_batches(config_obj.train.batch_size, 1, 0, torch.device("cpu"))))
+    net.to(DEVICE)
+    batch = next(iter(task.train_batches(config_obj.train.batch_size, 1, 0, DEVICE)))
     optimiser = torch.optim.Adam(net.parameters())
 
     def step() -> None:
@@ -201,8 +215,10 @@ def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, flo
 
     _, eager = time_steps(step, 5, warmup=2)
     net.core.compiled = True
+    synchronize()
     started = time.perf_counter()
     step()
+    synchronize()
     first = time.perf_counter() - started
     _, compiled = time_steps(step, 5, warmup=1)
     return {"eager_s": eager, "compiled_s": compiled, "compile_s": first - compiled}

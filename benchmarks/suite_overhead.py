@@ -23,6 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 
+DEVICE = torch.device("cpu")
+"""Where both sides train; benchmarks/gpu_check.py sets it to CUDA (the clocks then synchronise)."""
+
+
 @dataclass
 class Size:
     name: str
@@ -49,7 +53,7 @@ def config_for(size: Size, threads: int) -> Any:
 
     steps = size.skip + size.steps + 1
     train = {"max_steps": steps, "eval_every": steps, "eval_size": 64, "threads": threads, "seed": 0,
-             "early_stop": False, "device": "cpu", **size.train}  # the raw loop runs on the CPU
+             "early_stop": False, "device": str(DEVICE), **size.train}  # the raw loop's device
     if size.task == "charlm":  # the task's recommended run, only shorter; keep its evaluation off the window
         train.pop("eval_size")
     return resolve(overrides={"task": {"name": size.task}, "model": {"arch": "lstm", "hidden_size": size.hidden,
@@ -58,7 +62,10 @@ def config_for(size: Size, threads: int) -> Any:
 
 
 def clocks() -> tuple[float, float]:
-    """(wall, CPU time of this process): CPU time is what other processes on a busy machine disturb least."""
+    """(wall, CPU time of this process): CPU time is what other processes on a busy machine disturb least.
+    On CUDA, after the queued work has run (each side is timed to the end of its own kernels)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
     return time.perf_counter(), time.process_time()
 
 
@@ -81,10 +88,12 @@ class RawLoop:
         self.lstm.load_state_dict(initial.core.rnn.state_dict())
         self.head = nn.Linear(m.hidden_size, task.output_size)
         self.head.load_state_dict(initial.head.state_dict())
+        self.lstm.to(DEVICE)
+        self.head.to(DEVICE)
         self.params = [*self.lstm.parameters(), *self.head.parameters()]
         self.optimizer = torch.optim.Adam(self.params, lr=t.lr)
         self.clip, self.vocabulary, self.carries_state = t.clip_grad_norm, task.input_size, task.carries_state
-        self.batches = iter(task.train_batches(t.batch_size, t.max_steps, t.seed, torch.device("cpu")))
+        self.batches = iter(task.train_batches(t.batch_size, t.max_steps, t.seed, DEVICE))
         self.state: Any = None
 
     def step(self) -> None:
@@ -231,13 +240,13 @@ def floor_step(config: Any, size: Size, tuned: bool = False) -> dict[str, Any]:
     raw = RawLoop(config)
     task = build_task(config)
     window = interleaved(raw, size.skip, size.steps)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=t.max_steps, logger=False, enable_checkpointing=False,
+    trainer = pl.Trainer(accelerator="gpu" if DEVICE.type == "cuda" else "cpu", devices=1, max_steps=t.max_steps, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                          gradient_clip_val=t.clip_grad_norm or None, callbacks=[window],
                          **({"profiler": unprofiled()} if tuned else {}))
     pl.seed_everything(t.seed, verbose=False)
     trainer.fit(Bare(task.input_size, size.hidden, task.output_size),
-                train_dataloaders=task.train_batches(t.batch_size, t.max_steps, t.seed, torch.device("cpu")))
+                train_dataloaders=task.train_batches(t.batch_size, t.max_steps, t.seed, DEVICE))
     return {"lightning": [x / size.steps for x in window.lightning], "raw": [x / size.steps for x in window.raw]}
 
 

@@ -131,6 +131,8 @@ def _add_sweep_parser(sub: Any) -> None:
     group.add_argument("--workers", type=int, default=0,
                        help="worker processes on this machine (default: one per --devices entry, else 1)")
     group.add_argument("--devices", metavar="0,1,..", help="CUDA devices: one worker per device, pinned with CUDA_VISIBLE_DEVICES")
+    group.add_argument("--workers-per-device", type=int, default=0, metavar="K",
+                       help="with --devices: K workers on each device (default: 1)")
     group.add_argument("--storage", metavar="URL",
                        help="Optuna storage (default: sqlite in $RNNBENCH_HOME or ./.bench); postgresql://... for many machines")
     group.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
@@ -161,11 +163,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise UsageError("bench sweep status needs --task NAME")
         _print_table(status_table(open_storage(args.storage), args.name), args.format)
         return 0
-    for flag in ("trials", "workers", "heartbeat", "max_failures", "seeds"):
+    for flag in ("trials", "workers", "workers_per_device", "heartbeat", "max_failures", "seeds"):
         low = 1 if flag in ("trials", "heartbeat") else 0
         if getattr(args, flag) < low:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}")
     devices = sweeps.parse_devices(args.devices)
+    workers = sweeps.worker_count(args.workers, args.workers_per_device, devices)
     if not args.arch:
         raise UsageError("bench sweep needs --arch NAME[,NAME...] (see `bench list`)")
     space = None
@@ -177,7 +180,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for arch in dict.fromkeys(a.strip() for a in args.arch.split(",") if a.strip()):
         plans.append(sweeps.plan_study(resolve_run_config(args, arch=arch), space, args.study_suffix))
     options = sweeps.SweepOptions(
-        trials=args.trials, seeds=args.seeds, workers=args.workers or max(1, len(devices)), devices=devices,
+        trials=args.trials, seeds=args.seeds, workers=workers, devices=devices,
         storage=args.storage, tracking_uri=args.tracking_uri, sampler=args.sampler, pruner=args.pruner,
         heartbeat=args.heartbeat, max_failures=args.max_failures, progress=not args.no_progress)
     _print_table(sweeps.run_sweep(plans, options), args.format)

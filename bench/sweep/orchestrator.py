@@ -283,3 +283,14 @@ def parse_devices(text: str | None) -> list[str]:
     if not all(d.isdigit() for d in devices):
         raise UsageError(f"--devices {text!r}: give CUDA device numbers, e.g. --devices 0,1,2,3")
     return devices
+
+
+def worker_count(workers: int, per_device: int, devices: Sequence[str]) -> int:
+    """Worker processes for ``--workers`` / ``--workers-per-device`` / ``--devices``: ``--workers`` if
+    given, else ``per_device`` (default 1) per device, else 1. Workers are pinned to the devices in
+    turn (:meth:`WorkerPool.start`), so K per device puts exactly K on each."""
+    if per_device and not devices:
+        raise UsageError("--workers-per-device needs --devices (e.g. --devices 0 --workers-per-device 2)")
+    if per_device and workers:
+        raise UsageError("give --workers or --workers-per-device, not both")
+    return workers or max(1, (per_device or 1) * len(devices))

@@ -263,3 +263,51 @@ def test_pruned_trials_stop_at_a_validation_step_and_end_their_run_finished(isol
     (logged,) = mlflow_runs(isolated_store)
     assert logged.info.run_id == started[0]
     assert logged.info.status == "FINISHED" and "pruned at step 80" in logged.data.tags["stopped_by"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workers-per-device", "2"], "--workers-per-device needs --devices"),
+    (["--devices", "0", "--workers-per-device", "2", "--workers", "3"], "not both"),
+    (["--devices", "0", "--workers-per-device", "-1"], "--workers-per-device must be at least 0"),
+])
+def test_bad_workers_per_device_requests_are_one_line_errors(bench_main, usage_error, args, message):
+    usage_error(bench_main("sweep", "--task", "parity", "--arch", "gru", *args), message)
+
+
+@pytest.mark.parametrize("args, workers", [
+    ([], 1), (["--workers", "3"], 3), (["--devices", "0,1"], 2), (["--devices", "0", "--workers-per-device", "4"], 4),
+    (["--devices", "0,1", "--workers-per-device", "2"], 4), (["--devices", "0,1", "--workers", "3"], 3),
+])
+def test_workers_per_device_sets_the_number_of_workers(bench_main, monkeypatch, args, workers):
+    import pandas as pd
+
+    from bench import sweep
+
+    seen = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda plans, options: seen.append(options) or pd.DataFrame())
+    assert bench_main("sweep", "--task", "parity", "--arch", "gru", *args).returncode == 0
+    assert seen[0].workers == workers
+
+
+def test_k_workers_per_device_are_pinned_k_to_each_device_with_cuda_visible_devices(monkeypatch, tmp_path):
+    """What CUDA_VISIBLE_DEVICES each worker process is started with (no process is started)."""
+    import types
+
+    from bench import sweep
+    from bench.config import resolve
+
+    started = []
+
+    class FakePopen:
+        def __init__(self, command, env, **kwargs):
+            started.append(env)
+
+    monkeypatch.setattr(sweep.subprocess, "Popen", FakePopen)
+    plan = types.SimpleNamespace(name="parity/gru/params=any", direction="maximize",
+                                 config=resolve({"task": {"name": "parity"}}))
+    workers = sweep.worker_count(0, 2, ["0", "1"])
+    pool = sweep.WorkerPool([plan], sweep.SweepOptions(workers=workers, devices=["0", "1"]))
+    pool.start_all()
+    assert sorted(env["CUDA_VISIBLE_DEVICES"] for env in started) == ["0", "0", "1", "1"]
+    assert all(env["OMP_NUM_THREADS"] == "1" for env in started)
+    assert pool.threads == 1
