@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -26,8 +25,9 @@ import threading
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,27 +35,27 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
 
-# == every bench.* import is here (bench/'s module paths are being restructured) =====================
+# == every bench.* import is here ==================================================================
 # The rest of this script reaches bench only through `B` (filled by load_bench), the CLI
 # (`python -m bench.cli`, see BENCH_CLI) and benchmarks/suite_cells.py / suite_overhead.py.
 BENCH_CLI = [sys.executable, "-m", "bench.cli"]
 
 
 class B:
-    resolve: Any = None  # bench.config.resolve(yaml_values, overrides, plugin_options) -> RunConfig
-    fit: Any = None  # bench.train.fit(config, progress=..., callbacks=...) -> RunResult
-    build_task: Any = None  # bench.network.build_task(config) -> Task
-    ARCHITECTURES: Any = None  # bench.registry.ARCHITECTURES (.names())
-    TASKS: Any = None  # bench.registry.TASKS (.names())
-    SteppedRecurrent: Any = None  # bench.architecture.SteppedRecurrent
+    resolve: Any = None  # bench.core.resolve.resolve(yaml_values, overrides, plugin_options) -> RunConfig
+    fit: Any = None  # bench.train.run.fit(config, progress=..., callbacks=...) -> RunResult
+    build_task: Any = None  # bench.core.network.build_task(config) -> Task
+    ARCHITECTURES: Any = None  # bench.core.registry.ARCHITECTURES (.names())
+    TASKS: Any = None  # bench.core.registry.TASKS (.names())
+    SteppedRecurrent: Any = None  # bench.core.architecture.SteppedRecurrent
 
 
 def load_bench() -> None:
-    from bench.architecture import SteppedRecurrent
-    from bench.config import resolve
-    from bench.network import build_task
-    from bench.registry import ARCHITECTURES, TASKS
-    from bench.train import fit
+    from bench.core.architecture import SteppedRecurrent
+    from bench.core.network import build_task
+    from bench.core.registry import ARCHITECTURES, TASKS
+    from bench.core.resolve import resolve
+    from bench.train.run import fit
 
     B.resolve, B.fit, B.build_task = resolve, fit, build_task
     B.ARCHITECTURES, B.TASKS, B.SteppedRecurrent = ARCHITECTURES, TASKS, SteppedRecurrent
@@ -63,10 +63,14 @@ def load_bench() -> None:
 
 CUSTOM = ("attention", "ntm")
 SMALL_MODEL = {"ntm": {"memory_slots": 16}}  # as tests/test_train.py: a small memory keeps NTM quick
-VARIANTS = [("parity", {}), ("copy", {"variant": "memory", "length": 3}), ("copy", {"variant": "ntm", "length": 4}),
-            ("addition", {"variant": "binary", "length": 4}), ("addition", {"variant": "adding", "length": 6}),
-            ("music", {}), ("charlm", {}), ("speech", {}), ("program", {"length": 1, "nesting": 1}),
-            ("program", {"variant": "memorize", "length": 3})]  # as tests/test_train.py
+EXTRA_VARIANTS = [("copy", {"variant": "memory", "length": 3}), ("copy", {"variant": "ntm", "length": 4}),
+                  ("addition", {"variant": "binary", "length": 4}), ("addition", {"variant": "adding", "length": 6}),
+                  ("program", {"length": 1, "nesting": 1}), ("program", {"variant": "memorize", "length": 3})]
+
+
+def variants() -> list[tuple[str, dict[str, Any]]]:
+    """Every registered task at its defaults, and the variants above (as tests/train/test_train.py)."""
+    return [(task, {}) for task in B.TASKS.names()] + EXTRA_VARIANTS
 STARTED = time.monotonic()
 LOG: Any = None
 
@@ -96,36 +100,8 @@ def sync(device: torch.device) -> None:
 
 
 def small_data(task: str, folder: Path) -> dict[str, Any]:
-    """Tiny data files of each real-data task's format (as tests/conftest.py's small_data_options)."""
-    if task == "music":
-        import pickle
-        import random
-
-        rng = random.Random(0)
-        pieces = lambda n: [[sorted(rng.sample(range(21, 109), 3)) for _ in range(rng.randint(5, 12))] for _ in range(n)]
-        path = folder / "tiny_rolls.pickle"
-        path.write_bytes(pickle.dumps({"train": pieces(6), "valid": pieces(3), "test": pieces(3)}))
-        return {"data": str(path)}
-    if task == "speech":
-        import wave
-
-        import numpy as np
-
-        speech = folder / "tiny_speech"
-        speech.mkdir(exist_ok=True)
-        rng = np.random.default_rng(0)
-        for i in range(3):
-            with wave.open(str(speech / f"u{i}.wav"), "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(16000)
-                w.writeframes(rng.normal(0, 1000, 1200).astype("<i2").tobytes())
-        return {"data": str(speech), "length": 10}
-    if task == "charlm":
-        path = folder / "tiny.txt"
-        path.write_text("the quick brown fox jumps over the lazy dog. " * 60)
-        return {"data": str(path), "bptt": 10}
-    return {}
+    """Tiny data files of a real-data task's format: the task's own ``example_options``."""
+    return dict(B.TASKS.get(task).example_options(folder))
 
 
 def md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -245,7 +221,7 @@ def item1(device: torch.device, budget: float, work: Path) -> list[str]:
     deadline = time.monotonic() + budget
     rows, failures, sources = [], [], {}
     ok = 0
-    for task, options in VARIANTS:
+    for task, options in variants():
         label = f"{task}" + (f"/{options['variant']}" if "variant" in options else "")
         opts = {**options, **small_data(task, work)}
         try:
@@ -281,7 +257,7 @@ def item1(device: torch.device, budget: float, work: Path) -> list[str]:
                 failures.append(f"{label} × {arch}: {type(exc).__name__}: {str(exc)[:300]}")
                 rows.append([label, arch, f"**FAIL** {type(exc).__name__}", data_device, "", ""])
             log(f"  item 1: {label} × {arch}: {rows[-1][2]} ({time.perf_counter() - started:.1f} s)")
-    lines = [f"{ok} of {len(VARIANTS) * len(archs)} task × architecture runs finished on `{device}` (8 updates, "
+    lines = [f"{ok} of {len(variants()) * len(archs)} task × architecture runs finished on `{device}` (8 updates, "
              "batch 8, evaluation sets of 32; ntm with 16 memory slots). Host syncs: synchronising CUDA calls "
              "counted with `torch.cuda.set_sync_debug_mode(\"warn\")` from the start of update 2 to the start of "
              "update 7 (the next batches' generation included), per update; source = the innermost non-torch "
@@ -440,7 +416,7 @@ def item3(device: torch.device, budget: float) -> list[str]:
         lines += md_table(["arch", "direct nn.* ms/step", "seq/s", "bench wrapper ms/step", "seq/s", "wrapper / direct"], rows)
     except Exception:
         lines += failure_lines("standard cells")
-    log(f"  item 3: standard cells done")
+    log("  item 3: standard cells done")
     # custom cells: eager, compiled, CUDA graphs
     lines += [""]
     rows = []
@@ -582,7 +558,7 @@ def start_cold_compiles(device: torch.device, home: str) -> dict[str, Any]:
         cache = tempfile.mkdtemp(prefix=f"inductor-{arch}-")
         code = ("import json, sys, torch; sys.path.insert(0, 'benchmarks'); import suite_cells as s; "
                 f"s.DEVICE = torch.device({str(device)!r}); "
-                "from bench.config import resolve; "
+                "from bench.core.resolve import resolve; "
                 f"config = resolve(overrides={{'model': {{'arch': {arch!r}}}, 'train': {{'device': {str(device)!r}}}}}).to_dict(); "
                 "print('RESULT ' + json.dumps(s._cold_compile_seconds(config, 1)))")
         procs[arch] = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,

@@ -22,7 +22,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 DEVICE = torch.device("cpu")
 """Where both sides train; benchmarks/gpu_check.py sets it to CUDA (the clocks then synchronise)."""
 

@@ -281,7 +281,7 @@ def test_bad_workers_per_device_requests_are_one_line_errors(bench_main, usage_e
 def test_workers_per_device_sets_the_number_of_workers(bench_main, monkeypatch, args, workers):
     import pandas as pd
 
-    from bench import sweep
+    from bench.sweep import orchestrator as sweep
 
     seen = []
     monkeypatch.setattr(sweep, "run_sweep", lambda plans, options: seen.append(options) or pd.DataFrame())
@@ -293,8 +293,8 @@ def test_k_workers_per_device_are_pinned_k_to_each_device_with_cuda_visible_devi
     """What CUDA_VISIBLE_DEVICES each worker process is started with (no process is started)."""
     import types
 
-    from bench import sweep
-    from bench.config import resolve
+    from bench.core.resolve import resolve
+    from bench.sweep import orchestrator as sweep
 
     started = []
 
