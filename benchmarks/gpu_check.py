@@ -630,7 +630,7 @@ def main() -> int:
     parser.add_argument("--log-dir", help="write gpu_check.log (everything, subprocess output included) here")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cuda, cuda:N or cpu")
     parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated items")
-    parser.add_argument("--budget", type=float, default=330.0, help="seconds for the whole script (default 330)")
+    parser.add_argument("--budget", type=float, default=400.0, help="seconds for the whole script (default 400)")
     parser.add_argument("--determinism-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.determinism_worker:
@@ -647,7 +647,7 @@ def main() -> int:
     only = {int(x) for x in args.only.split(",") if x.strip()}
     # Seconds per item for a 330 s budget (scaled with --budget). 2 and 5 run in background processes
     # started first; their items only collect (5 gets whatever is left, at least 30 s).
-    shares = {1: 100, 2: 20, 3: 100, 4: 80, 5: 30}
+    shares = {1: 75, 2: 20, 3: 100, 4: 130, 5: 25}
     home = tempfile.mkdtemp(prefix="gpu-check-home-")
     os.environ["RNNBENCH_HOME"] = home
     os.environ.pop("MLFLOW_TRACKING_URI", None)

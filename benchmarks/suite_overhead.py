@@ -166,7 +166,7 @@ def harness_step(config: Any, skip: int, steps: int) -> dict[str, Any]:
             else:
                 os.environ["RNNBENCH_HOME"] = old
     trained = result.model.net.state_dict()
-    same = all(torch.allclose(trained[k], v, rtol=1e-4, atol=1e-6) for k, v in raw.weights().items())
+    same = all(torch.allclose(trained[k].to(v.device), v, rtol=1e-4, atol=1e-6) for k, v in raw.weights().items())
     return {"lightning": [x / steps for x in window.lightning], "raw": [x / steps for x in window.raw], "same": same}
 
 
