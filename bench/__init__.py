@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from bench.core.metrics import LOG_STD_MIN, Metric, gaussian_nll
     from bench.core.options import NoOptions, option
     from bench.core.registry import register_architecture, register_task
-    from bench.core.task import Batch, Split, SyntheticOptions, SyntheticTask, Task
+    from bench.core.task import Batch, Split, SyntheticOptions, SyntheticTask, Task, to_device
 
 _PUBLIC = {
     "Architecture": "bench.core.architecture", "FusedRecurrent": "bench.core.architecture",
@@ -40,12 +40,12 @@ _PUBLIC = {
     "NoOptions": "bench.core.options", "option": "bench.core.options",
     "register_architecture": "bench.core.registry", "register_task": "bench.core.registry",
     "Batch": "bench.core.task", "Split": "bench.core.task", "SyntheticOptions": "bench.core.task",
-    "SyntheticTask": "bench.core.task", "Task": "bench.core.task",
+    "SyntheticTask": "bench.core.task", "Task": "bench.core.task", "to_device": "bench.core.task",
 }
 __all__ = [
     "LOG_STD_MIN", "Architecture", "Batch", "FusedRecurrent", "Metric", "NoOptions", "RunFailed", "Split", "State",
     "SteppedRecurrent", "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key", "gaussian_nll", "option",
-    "register_architecture", "register_task",
+    "register_architecture", "register_task", "to_device",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)
 

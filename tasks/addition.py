@@ -79,8 +79,10 @@ class Addition(SyntheticTask):
         second = torch.randint(half, steps, (n,), generator=generator, device=device)
         markers = torch.zeros(n, steps, device=device)
         rows = torch.arange(n, device=device)
-        markers[rows, first] = 1.0
-        markers[rows, second] = 1.0
+        # scatter_ with a number writes it on the device; `markers[rows, first] = 1.0` would copy a
+        # host scalar to the device, a synchronising call on CUDA at every batch.
+        markers.scatter_(1, first[:, None], 1.0)
+        markers.scatter_(1, second[:, None], 1.0)
         targets = torch.zeros(n, steps, 1, device=device)
         targets[:, -1, 0] = values[rows, first] + values[rows, second]
         mask = torch.zeros(n, steps, dtype=torch.bool, device=device)

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from bench import Batch, Metric, Split, Task, UsageError, file_key, option, register_task
+from bench import Batch, Metric, Split, Task, UsageError, file_key, option, register_task, to_device
 
 UNKNOWN = "\ufffd"  # id 0: characters never seen in training
 DEFAULT_CHARS = 2_000_000
@@ -115,7 +115,7 @@ class Segments:
 
 
 def _batch(inputs: Tensor, targets: Tensor, device: torch.device) -> Batch:
-    inputs, targets = inputs.to(device), targets.to(device)
+    inputs, targets = to_device(inputs, device), to_device(targets, device)
     return Batch(inputs, targets, torch.ones_like(inputs, dtype=torch.bool))
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from bench import Batch, Metric, Split, Task, UsageError, cache_dir, file_key, option, register_task
+from bench import Batch, Metric, Split, Task, UsageError, cache_dir, file_key, option, register_task, to_device
 
 KEYS = 88
 LOWEST_PITCH = 21  # A0, the lowest piano key
@@ -235,8 +235,8 @@ def _batch(pieces: list[np.ndarray], device: torch.device) -> Batch:
     for i, piece in enumerate(pieces):
         rolls[i, :len(piece)] = piece
         mask[i, :len(piece) - 1] = True
-    rolls_t = torch.from_numpy(rolls).to(device)
-    return Batch(rolls_t[:, :-1], rolls_t[:, 1:], torch.from_numpy(mask).to(device))
+    rolls_t = to_device(torch.from_numpy(rolls), device)
+    return Batch(rolls_t[:, :-1], rolls_t[:, 1:], to_device(torch.from_numpy(mask), device))
 
 
 class Epoch:

@@ -60,6 +60,7 @@ from bench import (
     gaussian_nll,
     option,
     register_task,
+    to_device,
 )
 from tasks._wav import EXPECTED, RATE, write_wav
 
@@ -238,8 +239,8 @@ def _batch(sequences: list[np.ndarray], device: torch.device) -> Batch:
     for i, s in enumerate(sequences):
         frames[i, :len(s)] = s
         mask[i, :len(s) - 1] = True
-    frames_t = torch.from_numpy(frames).to(device)
-    return Batch(frames_t[:, :-1], frames_t[:, 1:], torch.from_numpy(mask).to(device))
+    frames_t = to_device(torch.from_numpy(frames), device)
+    return Batch(frames_t[:, :-1], frames_t[:, 1:], to_device(torch.from_numpy(mask), device))
 
 
 def chunks(frames: np.ndarray, length: int) -> list[np.ndarray]:

@@ -17,6 +17,7 @@ evaluation at longer lengths than training (length generalisation).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -30,6 +31,16 @@ from bench.core.options import NoOptions, option
 InputKind = Literal["tokens", "features"]
 Split = Literal["train", "val", "test"]
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+def to_device(tensor: Tensor, device: torch.device | str) -> Tensor:
+    """``tensor`` on ``device``. From the CPU to a CUDA device the copy goes through page-locked
+    memory and does not block: a copy from ordinary (pageable) memory synchronises the host with
+    the device, which a task that builds its batches on the CPU would otherwise pay at every update."""
+    device = torch.device(device)
+    if device.type == "cuda" and tensor.device.type == "cpu":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
 
 
 @dataclasses.dataclass
@@ -47,7 +58,7 @@ class Batch:
         return Batch(self.inputs[index], self.targets[index], self.mask[index])
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(self.inputs.to(device), self.targets.to(device), self.mask.to(device))
+        return Batch(to_device(self.inputs, device), to_device(self.targets, device), to_device(self.mask, device))
 
     @staticmethod
     def cat(batches: list[Batch]) -> Batch:
@@ -136,6 +147,15 @@ class SyntheticOptions:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _hash_coefficients(width: int, device: torch.device) -> Tensor:
+    """The hash's coefficients for inputs of ``width`` values: drawn on the CPU (the same numbers on
+    every device), copied to ``device`` once. (A copy per batch would be a host→device copy, which
+    synchronises with a CUDA device, at every update.)"""
+    generator = torch.Generator().manual_seed(0x5EED)
+    return torch.randint(1, 2**31 - 1, (width,), generator=generator, dtype=torch.long).to(device)
+
+
 def _content_bucket(inputs: Tensor) -> Tensor:
     """A bucket 0..9 per example from a hash of its inputs alone, the same on every device and seed.
 
@@ -148,10 +168,7 @@ def _content_bucket(inputs: Tensor) -> Tensor:
     else:
         codes = flat.long() & 0xFFFFFFFF
     width = codes.shape[1]
-    coefficients = torch.randint(
-        1, 2**31 - 1, (width,), generator=torch.Generator().manual_seed(0x5EED), dtype=torch.long
-    ).to(codes.device)
-    h = (codes * coefficients).sum(-1) + width * 0x9E3779B1
+    h = (codes * _hash_coefficients(width, codes.device)).sum(-1) + width * 0x9E3779B1
     h = h ^ (h >> 29)
     h = h * 0x2545F4914F6CDD1D % (2**61 - 1)
     h = h ^ (h >> 31)

@@ -1,4 +1,5 @@
 """The synthetic-task machinery: disjoint splits fixed by content, fixed evaluation sets, no host syncs."""
+import pytest
 import torch
 
 from bench.core.network import build_task
@@ -57,3 +58,33 @@ def test_evaluation_sets_are_fixed_by_the_seed():
 def test_length_generalisation_defaults_to_twice_and_four_times():
     assert parity(length=10).eval_lengths() == [20, 40]
     assert parity(length=10, eval_lengths=[15, 10]).eval_lengths() == [15]
+
+
+def test_the_split_hash_coefficients_reach_a_device_once_not_per_batch():
+    """A host→device copy per batch synchronises with a CUDA device at every update (seen on an
+    H200, results/BENCHMARKS.md): the coefficients are copied once per width and device."""
+    from bench.core.task import _hash_coefficients
+
+    cpu = torch.device("cpu")
+    assert _hash_coefficients(12, cpu) is _hash_coefficients(12, cpu)
+    fresh = torch.randint(1, 2**31 - 1, (12,), generator=torch.Generator().manual_seed(0x5EED), dtype=torch.long)
+    assert torch.equal(_hash_coefficients(12, cpu), fresh)  # the same numbers as before, on every device
+
+
+def test_to_device_leaves_a_tensor_already_there_alone():
+    from bench import to_device
+
+    tensor = torch.arange(4)
+    assert to_device(tensor, "cpu") is tensor
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_to_device_copies_cpu_batches_to_cuda_without_synchronising():
+    from bench import to_device
+
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        moved = to_device(torch.arange(1000), "cuda")
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert moved.device.type == "cuda" and int(moved.sum()) == 499500
