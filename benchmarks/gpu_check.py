@@ -326,20 +326,26 @@ def start_determinism(device: torch.device, home: str) -> dict[bool, Any]:
     return procs
 
 
+def collect(proc: subprocess.Popen[str], deadline: float, label: str) -> dict[str, Any]:
+    """The ``RESULT {json}`` line of a background process (killed at ``deadline``), its output logged."""
+    try:
+        text, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        text, _ = proc.communicate()
+        text = "timed out\n" + text
+    log_block(f"{label} rc={proc.returncode}", text)
+    found = [line for line in text.splitlines() if line.startswith("RESULT ")]
+    result: dict[str, Any] = json.loads(found[-1][7:]) if found else {"error": tail(text, 8)}
+    return result
+
+
 def item2(device: torch.device, budget: float, procs: dict[bool, Any]) -> list[str]:
     steps = det_steps(device)
     deadline = time.monotonic() + budget
     results = {}
     for det, proc in procs.items():
-        try:
-            text, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            text, _ = proc.communicate()
-            text = f"timed out after {budget:.0f} s\n" + text
-        log_block(f"item 2 determinism worker deterministic={det} rc={proc.returncode}", text)
-        found = [line for line in text.splitlines() if line.startswith("RESULT ")]
-        results[det] = json.loads(found[-1][7:]) if found else {"error": tail(text, 8)}
+        results[det] = collect(proc, deadline, f"item 2 determinism worker deterministic={det}")
     rows = []
     for arch in DET_ARCHS:
         row = [arch]
@@ -573,15 +579,7 @@ def item5(device: torch.device, budget: float, procs: dict[str, Any]) -> list[st
     from_compile = {}
     deadline = time.monotonic() + budget
     for arch, proc in procs.items():
-        try:
-            text, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            text, _ = proc.communicate()
-            text = "timed out\n" + text
-        log_block(f"item 5 cold compile {arch} rc={proc.returncode}", text)
-        found = [line for line in text.splitlines() if line.startswith("RESULT ")]
-        from_compile[arch] = json.loads(found[-1][7:]) if found else {"error": tail(text, 6)}
+        from_compile[arch] = collect(proc, deadline, f"item 5 cold compile {arch}")
     rows = []
     for arch in (*CUSTOM, "residual", "irnn"):
         try:
