@@ -20,8 +20,8 @@ def test_a_terminal_gets_the_bar_and_a_file_gets_lines():
     assert progress_callbacks("none") == []
 
 
-def test_bench_run_into_a_pipe_writes_one_plain_line_per_validation(bench_cli):
-    result = bench_cli(*RUN)
+def test_bench_run_into_a_file_writes_one_plain_line_per_validation(bench_main):
+    result = bench_main(*RUN)  # its stdout is a StringIO: not a terminal, as a file or a pipe
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("step ")]
@@ -29,8 +29,8 @@ def test_bench_run_into_a_pipe_writes_one_plain_line_per_validation(bench_cli):
     assert all("val/seq_acc" in line for line in lines)
 
 
-def test_no_progress_prints_no_progress_lines(bench_cli):
-    result = bench_cli(*RUN, "--no-progress")
+def test_no_progress_prints_no_progress_lines(bench_main):
+    result = bench_main(*RUN, "--no-progress")
     assert result.returncode == 0, result.stderr
     assert not [line for line in result.stdout.splitlines() if line.startswith("step ")]
     assert "\r" not in result.stdout + result.stderr
