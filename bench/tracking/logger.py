@@ -15,7 +15,7 @@ from bench.tracking.store import Tracker
 class MLflowMetricsLogger(Logger):
     """A Lightning logger that buffers metrics and sends them to one MLflow run in batches.
 
-    Logging each step straight to MLflow costs about 4x a training step of a small model here;
+    Logging each step straight to MLflow costs several times a small model's training step;
     one ``log_batch`` every ``flush_every`` seconds (and at the end) costs almost nothing.
     """
 

@@ -1,14 +1,15 @@
 """When to run a custom cell's compiled step: only where it pays.
 
 Architectures without a fused kernel (:class:`bench.core.architecture.SteppedRecurrent`) step through
-time in Python. ``torch.compile`` of their step is 1.5-3x faster here (CPU, B=64, T=100, H=128:
-NTM 1846 → 626 ms/step, attention 1464 → 1002) but costs 30-65 s to compile. With
-``--compile auto`` the first steps run eagerly and are timed; the run switches to the compiled step
-only if compiling would be under 10% of the compiled run — compile time plus the remaining steps at
-the best speed-up measured here (:data:`SPEEDUP`), so it holds whatever the actual gain. (Comparing
-with the eager rest of the run instead let a default NTM run spend ~30% of its time compiling:
-results/BENCHMARKS.md.) Evaluation always runs eagerly (its batch shapes differ and would each
-trigger a new compile).
+time in Python. ``torch.compile`` of their step makes each training step several times faster but
+costs tens of seconds to compile, cold. With ``--compile auto`` the first steps run eagerly and are
+timed; the run switches to the compiled step only if compiling would be under 10% of the compiled
+run — compile time plus the remaining steps at the best speed-up measured (:data:`SPEEDUP`), so it
+holds whatever the actual gain. (Comparing with the eager rest of the run instead let a default NTM
+run spend about a third of its time compiling.) Evaluation always runs eagerly (its batch shapes
+differ and would each trigger a new compile). The measurements behind the two constants are
+``benchmarks/suite.py``'s target 3 and ``benchmarks/gpu_check.py``'s item 5, in
+``results/BENCHMARKS.md``.
 """
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from lightning.pytorch.utilities.types import STEP_OUTPUT
 from bench.core.architecture import SteppedRecurrent
 
 COMPILE_SECONDS = {"cpu": 60.0, "cuda": 40.0}
-"""Rough cold compile time of one step function (measured: 29-65 s on this 2-core CPU, idle)."""
+"""Rough cold compile time of one step function, by device type (see the module docstring)."""
 SPEEDUP = 3.0
-"""The largest gain of a compiled step measured here (NTM: 1846 → 626 ms/step): the compiled run is
-assumed to be this much shorter than the eager one, the assumption under which compiling weighs most."""
+"""The largest gain of a compiled step measured (NTM's, on the CPU): the compiled run is assumed to be
+this much shorter than the eager one, the assumption under which compiling weighs most."""
 
 
 class CompileWhenItPays(Callback):
