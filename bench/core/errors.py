@@ -17,3 +17,8 @@ class RunFailed(Exception):
     """A run started but could not finish (e.g. a non-finite loss); it is recorded as FAILED."""
 
     exit_code = 1
+
+
+class OutOfMemory(UsageError):
+    """The run asked for more memory than its device has: the sizes the user chose are the cause, so
+    it is a usage error (exit 2); a run already created is recorded as FAILED with this message."""

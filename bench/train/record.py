@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from bench.core.config import RunConfig
-from bench.core.errors import RunFailed
+from bench.core.errors import RunFailed, UsageError
 from bench.tracking.logger import MLflowMetricsLogger
 from bench.tracking.store import Tracker, git_commit, package_versions
 from bench.train.checkpoints import MLflowCheckpoints, prepare_resume
@@ -63,7 +63,7 @@ class TrackedRun:
         except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl-C into sys.exit(1)
             self._end_quietly("KILLED", "interrupted (Ctrl-C)")
             raise
-        except RunFailed as exc:
+        except (RunFailed, UsageError) as exc:  # the reason is the message, already one line
             self._end_quietly("FAILED", str(exc))
             raise
         except stop_exceptions as exc:

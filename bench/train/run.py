@@ -25,6 +25,7 @@ from bench.core.network import build_task
 from bench.tracking.store import Tracker
 from bench.train.compiled import CompileWhenItPays
 from bench.train.data import SequenceDataModule
+from bench.train.memory import out_of_memory_as_usage_error
 from bench.train.model import SequenceModel
 from bench.train.progress import Progress, progress_callbacks, progress_mode
 from bench.train.record import Tags, TrackedRun
@@ -71,7 +72,8 @@ def run(
     tracker = Tracker(tracking_uri)  # opened and checked before any run is created
     with tempfile.TemporaryDirectory() as folder:
         tracked = TrackedRun.open(tracker, config, folder, experiment, run_name, tags, resume)
-        with tracked.closing(stop_exceptions):
+        # An out-of-memory error becomes one line (exit 2) and the run FAILED with it.
+        with tracked.closing(stop_exceptions), out_of_memory_as_usage_error(config):
             if on_start is not None:
                 on_start(tracked.run_id)
             result = fit(config, logger=tracked.logger, progress=progress,
