@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from bench import SteppedRecurrent, option, register_architecture
+from bench import ModelConfig, SteppedRecurrent, option, register_architecture
 
 _CELLS = {"gru": nn.GRUCell, "lstm": nn.LSTMCell, "tanh": nn.RNNCell}
 
@@ -43,7 +43,7 @@ class Attention(SteppedRecurrent):
         self.combine = nn.Linear(2 * h, h)  # W_o
 
     @classmethod
-    def budget_variants(cls, model: Any) -> Iterator[Any]:
+    def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
         """At small budgets one more unit overshoots; a narrower attention layer fills the gap finely."""
         yield model
         for size in (32, 24, 16, 12, 8, 6, 4, 2, 1):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from bench import Architecture, State, option, register_architecture
+from bench import Architecture, ModelConfig, State, option, register_architecture
 
 _CELLS: dict[str, Callable[..., nn.RNNBase]] = {"tanh": lambda **kw: nn.RNN(nonlinearity="tanh", **kw), "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -45,7 +45,7 @@ class Residual(Architecture):
                     block.get_parameter("bias_hh_l0")[self.hidden_size: 2 * self.hidden_size].zero_()
 
     @classmethod
-    def budget_variants(cls, model: Any) -> Iterator[Any]:
+    def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
         """At small budgets one more unit in every block overshoots; then try one block more or fewer."""
         yield model
         for depth in (model.num_layers - 1, model.num_layers + 1):

@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from bench.core.architecture import Architecture, FusedRecurrent, State, SteppedRecurrent
+    from bench.core.config import ModelConfig
     from bench.core.datafiles import bench_home, cache_dir, file_key
     from bench.core.errors import RunFailed, UsageError
     from bench.core.metrics import LOG_STD_MIN, Metric, gaussian_nll
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 _PUBLIC = {
     "Architecture": "bench.core.architecture", "FusedRecurrent": "bench.core.architecture",
     "State": "bench.core.architecture", "SteppedRecurrent": "bench.core.architecture",
-    "file_key": "bench.core.datafiles", "bench_home": "bench.core.datafiles", "cache_dir": "bench.core.datafiles",
+    "ModelConfig": "bench.core.config", "file_key": "bench.core.datafiles", "bench_home": "bench.core.datafiles", "cache_dir": "bench.core.datafiles",
     "RunFailed": "bench.core.errors", "UsageError": "bench.core.errors",
     "LOG_STD_MIN": "bench.core.metrics", "Metric": "bench.core.metrics", "gaussian_nll": "bench.core.metrics",
     "NoOptions": "bench.core.options", "option": "bench.core.options",
@@ -43,7 +44,7 @@ _PUBLIC = {
     "SyntheticTask": "bench.core.task", "Task": "bench.core.task", "to_device": "bench.core.task",
 }
 __all__ = [
-    "LOG_STD_MIN", "Architecture", "Batch", "FusedRecurrent", "Metric", "NoOptions", "RunFailed", "Split", "State",
+    "LOG_STD_MIN", "Architecture", "Batch", "FusedRecurrent", "Metric", "ModelConfig", "NoOptions", "RunFailed", "Split", "State",
     "SteppedRecurrent", "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key", "gaussian_nll", "option",
     "register_architecture", "register_task", "to_device",
 ]

@@ -62,7 +62,7 @@ def load_bench() -> None:
 # == end of the bench.* imports ====================================================================
 
 CUSTOM = ("attention", "ntm")
-SMALL_MODEL = {"ntm": {"memory_slots": 16}}  # as tests/test_train.py: a small memory keeps NTM quick
+SMALL_MODEL = {"ntm": {"memory_slots": 16}}  # as tests/train/test_train.py: a small memory keeps NTM quick
 EXTRA_VARIANTS = [("copy", {"variant": "memory", "length": 3}), ("copy", {"variant": "ntm", "length": 4}),
                   ("addition", {"variant": "binary", "length": 4}), ("addition", {"variant": "adding", "length": 6}),
                   ("program", {"length": 1, "nesting": 1}), ("program", {"variant": "memorize", "length": 3})]
@@ -606,7 +606,7 @@ def item5(device: torch.device, budget: float, procs: dict[str, Any]) -> list[st
     return [f"The default `bench run --arch ARCH --device {device}` (default task: 10-bit parity, H=64, B=64): the decision "
             "`--compile auto` took after its timed eager steps (the run stopped right after it), against the step times "
             "and the cold compile time measured in a fresh process with an empty inductor cache. Right: the decision the "
-            "10%-of-the-run rule calls for with the measured compile time (bench/compiled.py assumes "
+            "10%-of-the-run rule calls for with the measured compile time (bench/train/compiled.py assumes "
             "40 s on CUDA and a 3x speed-up).", "",
             *md_table(["arch", "max steps", "decision", "eager ms/step", "compiled ms/step", "cold compile (s)",
                        "compile share of compiled run", "eager vs compiled run (s)", "right?"], rows)]

@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite in $RNNBENCH_HOME or ./.bench)")
     tracking.add_argument("--experiment", metavar="NAME", help="MLflow experiment (default: the task name)")
     tracking.add_argument("--run-name", metavar="NAME", help="MLflow run name (default: MLflow picks one)")
-    tracking.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and CI)")
+    tracking.add_argument("--no-progress", action="store_true",
+                          help="no progress output (default: a live bar on a terminal, a plain line per validation in a file or pipe)")
     tracking.add_argument("--dry-run", action="store_true", help="print the resolved config as YAML and exit")
 
     lst = sub.add_parser("list", help="registered tasks and architectures (or one's options)",
@@ -230,7 +231,7 @@ def _parse_opts(pairs: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-def resolve_run_config(args: argparse.Namespace, arch: str | None = None) -> Any:
+def resolve_run_config(args: argparse.Namespace, arch: str | None = None) -> RunConfig:
     """The RunConfig the flags ask for (``arch`` replaces ``--arch``: a sweep resolves one per architecture)."""
     from bench.core.config import load_yaml, section_fields
     from bench.core.options import parse_scalar
@@ -276,7 +277,7 @@ def format_result(config: RunConfig, result: RunResult, tracking_uri: str | None
     )
 
 
-def _resumed_config(args: argparse.Namespace) -> Any:
+def _resumed_config(args: argparse.Namespace) -> RunConfig:
     """A resumed run keeps its logged config: other config flags would make it a different run."""
     from bench.core.config import section_fields
     from bench.tracking.logged import logged_config, open_logged_run

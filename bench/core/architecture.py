@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from bench.core.config import ModelConfig
 from bench.core.options import NoOptions
 
 State = Any
@@ -58,7 +59,7 @@ class Architecture(nn.Module):
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
 
     @classmethod
-    def budget_variants(cls, model: Any) -> Iterator[Any]:
+    def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
         """Model configs to try, in order, when matching a parameter budget (:mod:`bench.core.budget`).
 
         The requested shape comes first; an architecture whose count jumps too far between two

@@ -153,7 +153,8 @@ def _check_combinations(config: RunConfig, task_cls: type[Task], arch_cls: type[
 def _check_plugin_options(config: RunConfig, task_cls: type[Task], arch_cls: type[Architecture]) -> None:
     """Each plugin's ``Options.check()``, if it has one: combinations of its options and, for a data
     task, its files (read and cached here, so that a bad file fails before any run is created)."""
-    for cls, values in ((task_cls.Options, config.task.options), (arch_cls.Options, config.model.options)):
+    plugins = (("task", task_cls.Options, config.task.options), ("model", arch_cls.Options, config.model.options))
+    for section, cls, values in plugins:
         check = getattr(cls, "check", None)
         if callable(check):
-            check(build(cls, values, "option"))
+            check(build(cls, values, f"{section} option"))

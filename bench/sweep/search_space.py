@@ -104,7 +104,7 @@ def suggest(trial: Any, space: Space) -> dict[str, Any]:
 
 
 def as_overrides(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{"train.lr": 0.01}`` → ``{"train": {"lr": 0.01}}``: the shape :func:`bench.core.config.resolve` takes."""
+    """``{"train.lr": 0.01}`` → ``{"train": {"lr": 0.01}}``: the shape :func:`bench.core.resolve.resolve` takes."""
     sections: dict[str, dict[str, Any]] = {}
     for key, value in values.items():
         section, name = key.split(".", 1)

@@ -162,8 +162,9 @@ def default_threads(config: RunConfig) -> int:
     """CPU threads for torch when ``--threads 0``.
 
     Small recurrent steps are dominated by per-op overhead, which more threads only add to; large
-    ones gain from a few. So: one thread below batch·hidden² = 2^19, else one per available core,
-    at most 4 (``results/BENCHMARKS.md`` has the measurements behind the cut).
+    ones gain from a few (measured on 2-core machines: a 64-unit step at batch 64 was slower on two
+    threads than on one, a 128-unit LSTM step faster). So: one thread below batch·hidden² = 2^19,
+    else one per available core, at most 4.
     """
     if config.train.batch_size * config.model.hidden_size ** 2 < 2**19:
         return 1
