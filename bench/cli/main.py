@@ -252,9 +252,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(config.to_yaml(), end="")
         return 0
+    from bench.tracking.store import Tracker
+
+    tracker = Tracker(args.tracking_uri)  # a bad store is one line now, before the training stack loads
     from bench.train.run import run
 
-    result = run(config, tracking_uri=args.tracking_uri, experiment=args.experiment,
+    result = run(config, tracker=tracker, experiment=args.experiment,
                  run_name=args.run_name, progress=not args.no_progress, resume=args.resume)
     print(format_result(config, result, args.tracking_uri, args.experiment))
     return 0

@@ -27,9 +27,9 @@ from tqdm.auto import tqdm
 from bench.core.errors import RunFailed, UsageError
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
+from bench.sweep.jobs import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
 from bench.sweep.search_space import build_space
 from bench.sweep.summary import summary_table
-from bench.sweep.worker import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
 from bench.tracking.optuna_store import (
     ATTR_PARENT_RUN,
     DONE_STATES,

@@ -12,7 +12,6 @@ Exit codes: 0 all jobs complete, 3 a study had too many failed trials, 130 inter
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import os
@@ -34,12 +33,12 @@ from bench.core.errors import RunFailed, UsageError
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
 from bench.core.resolve import resolve
+from bench.sweep.jobs import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
 from bench.sweep.search_space import as_overrides, suggest
 from bench.tracking.optuna_store import (
     ATTR_BASE,
     ATTR_PARENT_RUN,
     DONE_STATES,
-    Direction,
     claim_lock,
     create_or_check,
     open_storage,
@@ -47,45 +46,7 @@ from bench.tracking.optuna_store import (
 )
 from bench.train.run import default_threads, run
 
-EXIT_TOO_MANY_FAILURES = 3
 SEED_SPACE = {"train.seed": {"type": "int", "low": 0, "high": 2**31 - 1}}
-
-
-@dataclasses.dataclass
-class Job:
-    """One study a worker works on until it holds ``trials`` complete or pruned trials."""
-
-    study: str
-    trials: int
-    direction: Direction = "minimize"
-    seeds_of: str | None = None
-    """For the seed reruns: the search study whose best configuration this study reruns per seed."""
-
-
-@dataclasses.dataclass
-class WorkerSpec:
-    """Everything a worker process needs, passed as JSON on its command line."""
-
-    jobs: list[Job]
-    storage: str | None = None
-    tracking_uri: str | None = None
-    heartbeat: int = 10
-    sampler: str = "tpe"
-    pruner: str = "median"
-    sampler_seed: int = 0
-    threads: int = 0
-    device: str | None = None
-    max_failures: int = 10
-    poll_seconds: float = 2.0
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> WorkerSpec:
-        data = json.loads(text)
-        data["jobs"] = [Job(**job) for job in data["jobs"]]
-        return cls(**data)
 
 
 class TooManyFailures(Exception):

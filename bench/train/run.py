@@ -60,6 +60,7 @@ def run(
     stop_exceptions: tuple[type[BaseException], ...] = (),
     on_start: Callable[[str], None] | None = None,
     resume: str | None = None,
+    tracker: Tracker | None = None,
 ) -> RunResult:
     """:func:`fit` inside an MLflow run that always ends FINISHED, FAILED (with the reason) or KILLED.
 
@@ -68,8 +69,9 @@ def run(
     with the tag ``stopped_by`` and are re-raised — and ``on_start``, called with the new run id.
     ``resume``: the id of a stopped run of this same config, continued in that MLflow run from its
     last checkpoint (metric steps go on without gap or repeat; see :mod:`bench.train.checkpoints`).
+    ``tracker``: the store already opened (instead of ``tracking_uri``).
     """
-    tracker = Tracker(tracking_uri)  # opened and checked before any run is created
+    tracker = tracker or Tracker(tracking_uri)  # opened and checked before any run is created
     with tempfile.TemporaryDirectory() as folder:
         tracked = TrackedRun.open(tracker, config, folder, experiment, run_name, tags, resume)
         # An out-of-memory error becomes one line (exit 2) and the run FAILED with it.
