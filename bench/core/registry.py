@@ -114,7 +114,7 @@ def _registered_in(path: Path, kind: str, found: dict[str, str]) -> dict[str, st
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
     registered = 0
-    for node in ast.walk(tree):
+    for node in tree.body:  # plugins register module-level classes; anything else falls back to importing
         if not isinstance(node, ast.ClassDef):
             continue
         for decorator in node.decorator_list:
