@@ -9,8 +9,18 @@ Items (issue 18): 1 every task × architecture a few steps (errors, data device,
 attention/ntm eager / compiled / CUDA graphs, harness vs raw loop), 4 ``bench sweep --devices 0
 --workers-per-device K``, 5 ``--compile auto`` for each custom cell. On a machine without CUDA the
 CUDA-only parts say so in one line and the rest runs on the CPU at smaller sizes. Each item has a
-time budget (the whole script: about 6 minutes on an H100) and its own try/except: a failure is
+time budget (the whole script: about 7 minutes on an H200 with ``--budget 400``) and its own try/except: a failure is
 reported with its traceback's tail and the other items still run. One log: ``--log-dir``/gpu_check.log.
+
+On a GPU machine without network (the device machines this project is lent): MLflow, Optuna and
+optuna-integration travel as wheels for its Python, installed to a folder on PYTHONPATH::
+
+    pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
+        -d .whl mlflow-skinny mlflow-tracing optuna optuna-integration sqlalchemy alembic ...   # here
+    pip install --no-index --no-deps --target /tmp/site .whl/*.whl                              # there
+    PYTHONPATH=/tmp/site:$PWD python3 benchmarks/gpu_check.py --budget 400 --out gpu_section.md --log-dir logs
+
+(the session note of issue 18 lists the exact set of wheels that worked).
 """
 from __future__ import annotations
 
