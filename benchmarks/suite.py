@@ -4,9 +4,10 @@
     python benchmarks/suite.py --only 1,5      # some targets; --quick: fewer repeats, warm compile cache
     python benchmarks/suite.py --no-write      # print only
 
-Targets (issue 7): 1 harness overhead (`bench run`'s Lightning step vs a raw loop), 2 standard
-cells vs PyTorch's layers, 3 custom cells (hand-written LSTM vs nn.LSTM; the compile decision),
-4 synthetic data generation vs step time, 5 CLI latency, 6 memory. The measuring code is in
+Targets (issue 7; target 1 at the tiny size as issue 16 decided): 1 harness overhead (`bench run`'s
+Lightning step vs a raw loop; at the tiny size vs the bare Lightning loop), 2 standard cells vs
+PyTorch's layers, 3 custom cells (hand-written LSTM vs nn.LSTM; the compile decision), 4 synthetic
+data generation vs step time, 5 CLI latency, 6 memory. The measuring code is in
 suite_overhead.py (1 and the charlm step), suite_cells.py (2, 3) and suite_system.py (4-6).
 Timings on a shared machine are only as good as its idleness: the load average is printed beside
 them. Anything under the ``<!-- notes -->`` line of the results file (hand-written) is kept.
@@ -85,14 +86,20 @@ def run_suite(only: set[int], threads: int, quick: bool) -> tuple[list[tuple[str
                    "| size | skip, steps | repeats | bench run ms/step | raw loop ms/step | ratio (wall) | ratio (CPU time) | each repeat | same weights |",
                    "|---|---:|---:|---:|---:|---:|---:|---|---|"]
         floor: dict[str, Any] = {}
-        for size, limit in ((suite_overhead.STANDARD, 1.05), (suite_overhead.TINY, 1.25), (suite_overhead.CHARLM, 1.05)):
+        # Issue 16's decision: at the tiny size Lightning's own loop already costs ~1.29x a raw loop, and the
+        # project keeps Lightning, so `bench run` is judged against the bare Lightning loop there (<= 1.03x);
+        # its ratio to the raw loop is reported.
+        for size, limit in ((suite_overhead.STANDARD, 1.05), (suite_overhead.TINY, None), (suite_overhead.CHARLM, 1.05)):
             log(f"target 1: {size.name}")
             n = 2 if size is suite_overhead.CHARLM else (repeats + 2 if size is suite_overhead.TINY else repeats)
             r = suite_overhead.compare(size, threads, n, floor=size is suite_overhead.TINY)
             floor = r if size is suite_overhead.TINY else floor
             detail.append(f"| {size.name} | {size.skip}, {size.steps} | {n} | {r['harness_ms']:.2f} | {r['raw_ms']:.2f} | "
                           f"{r['ratio']:.3f} | {r['cpu_ratio']:.3f} | {', '.join(f'{x:.3f}' for x in r['ratios'])} | {r['same_weights']} |")
-            rows.append((f"1. harness overhead, {size.name}", f"{r['ratio']:.3f}×", f"≤ {limit}×", verdict(r["ratio"] <= limit)))
+            if limit is None:
+                rows.append((f"1. harness overhead, {size.name} (vs the raw loop)", f"{r['ratio']:.3f}×", "—", "reported"))
+            else:
+                rows.append((f"1. harness overhead, {size.name}", f"{r['ratio']:.3f}×", f"≤ {limit}×", verdict(r["ratio"] <= limit)))
         detail += ["", "The floor under target 1 at the tiny size, measured in the same repeats: the same step written "
                    "as a bare LightningModule (no logger, no callback but the timer, nothing of bench) in Lightning's "
                    f"automatic loop costs **{floor['floor_ratio']:.3f}×** its interleaved raw loop "
@@ -100,6 +107,9 @@ def run_suite(only: set[int], threads: int, quick: bool) -> tuple[list[tuple[str
                    "with the two changes `bench run` makes to Lightning's per-step bookkeeping (a plain attribute for "
                    "the hook name, a profiler that builds no context managers) it costs "
                    f"**{floor['tuned_floor_ratio']:.3f}×** ({floor['tuned_floor_ms']:.2f} vs {floor['tuned_floor_raw_ms']:.2f})."]
+        versus_lightning = floor["ratio"] / floor["floor_ratio"]
+        rows.append(("1. harness overhead, tiny size, vs the bare Lightning loop", f"{versus_lightning:.3f}×", "≤ 1.03×",
+                     verdict(versus_lightning <= 1.03)))
         rows.append(("1. (floor) bare Lightning loop, tiny size", f"{floor['floor_ratio']:.3f}×", "—", "reported"))
         rows.append(("1. (floor) the same with bench's two Lightning changes", f"{floor['tuned_floor_ratio']:.3f}×", "—", "reported"))
     if 2 in only:
