@@ -47,7 +47,8 @@ def machine(threads: int) -> list[str]:
     backend = next((line.split(":", 1)[1].strip() for line in parallel.splitlines() if "parallel backend" in line), "?")
     blas = "MKL" if torch.backends.mkl.is_available() else "no MKL"
     gpu = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
-           else "none — no GPU was available to this session; every measurement is on the CPU (the code is device-agnostic)")
+           else "none on this machine: every measurement here is on the CPU (GPU figures, when a session had one, "
+                "are in the GPU section under the notes line, from benchmarks/gpu_check.py)")
     return [
         f"- CPU: {cpu}, {cores} cores available; Python {platform.python_version()}, {platform.system()} {platform.release()}",
         f"- torch {torch.__version__} ({blas}, oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}, "
