@@ -11,6 +11,8 @@ attention/ntm eager / compiled / CUDA graphs, harness vs raw loop), 4 ``bench sw
 CUDA-only parts say so in one line and the rest runs on the CPU at smaller sizes. Each item has a
 time budget (the whole script: about 7 minutes on an H200 with ``--budget 400``) and its own try/except: a failure is
 reported with its traceback's tail and the other items still run. One log: ``--log-dir``/gpu_check.log.
+Items 1-2 and the run are here; items 3-5 in gpu_speed.py; the shared plumbing (bench's imports,
+logging, tables, the sync counter) in gpu_common.py.
 
 On a GPU machine without network (the device machines this project is lent): MLflow, Optuna and
 optuna-integration travel as wheels for its Python, installed to a folder on PYTHONPATH::
@@ -27,11 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import warnings
@@ -43,187 +43,29 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import gpu_common  # noqa: E402  (benchmarks/ is on sys.path above)
 import torch  # noqa: E402
-
-# == every bench.* import is here ==================================================================
-# The rest of this script reaches bench only through `B` (filled by load_bench), the CLI
-# (`python -m bench.cli`, see BENCH_CLI) and benchmarks/suite_cells.py / suite_overhead.py.
-BENCH_CLI = [sys.executable, "-m", "bench.cli"]
-
-
-class B:
-    resolve: Any = None  # bench.core.resolve.resolve(yaml_values, overrides, plugin_options) -> RunConfig
-    fit: Any = None  # bench.train.run.fit(config, progress=..., callbacks=...) -> RunResult
-    build_task: Any = None  # bench.core.network.build_task(config) -> Task
-    ARCHITECTURES: Any = None  # bench.core.registry.ARCHITECTURES (.names())
-    TASKS: Any = None  # bench.core.registry.TASKS (.names())
-    SteppedRecurrent: Any = None  # bench.core.architecture.SteppedRecurrent
-
-
-def load_bench() -> None:
-    from bench.core.architecture import SteppedRecurrent
-    from bench.core.network import build_task
-    from bench.core.registry import ARCHITECTURES, TASKS
-    from bench.core.resolve import resolve
-    from bench.train.run import fit
-
-    B.resolve, B.fit, B.build_task = resolve, fit, build_task
-    B.ARCHITECTURES, B.TASKS, B.SteppedRecurrent = ARCHITECTURES, TASKS, SteppedRecurrent
-# == end of the bench.* imports ====================================================================
-
-CUSTOM = ("attention", "ntm")
-SMALL_MODEL = {"ntm": {"memory_slots": 16}}  # as tests/train/test_train.py: a small memory keeps NTM quick
-EXTRA_VARIANTS = [("copy", {"variant": "memory", "length": 3}), ("copy", {"variant": "ntm", "length": 4}),
-                  ("addition", {"variant": "binary", "length": 4}), ("addition", {"variant": "adding", "length": 6}),
-                  ("program", {"length": 1, "nesting": 1}), ("program", {"variant": "memorize", "length": 3})]
-
-
-def variants() -> list[tuple[str, dict[str, Any]]]:
-    """Every registered task at its defaults, and the variants above (as tests/train/test_train.py)."""
-    return [(task, {}) for task in B.TASKS.names()] + EXTRA_VARIANTS
-STARTED = time.monotonic()
-LOG: Any = None
-
-
-def log(message: str) -> None:
-    line = f"[{time.strftime('%H:%M:%S')} +{time.monotonic() - STARTED:5.0f}s] {message}"
-    print(line, flush=True)
-    if LOG is not None:
-        LOG.write(line + "\n")
-        LOG.flush()
-
-
-def log_block(title: str, text: str) -> None:
-    """A subprocess's output or a traceback: in full to the log, not to the terminal."""
-    if LOG is not None:
-        LOG.write(f"----- {title} -----\n{text.rstrip()}\n----- end {title} -----\n")
-        LOG.flush()
-
-
-def tail(text: str, lines: int = 12) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def small_data(task: str, folder: Path) -> dict[str, Any]:
-    """Tiny data files of a real-data task's format: the task's own ``example_options``."""
-    return dict(B.TASKS.get(task).example_options(folder))
-
-
-def md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
-        return str(v).replace("|", "\\|").replace("\n", " ")
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)]
-
-
-def bench_env(home: str) -> dict[str, str]:
-    env = {**os.environ, "RNNBENCH_HOME": home, "PYTHONUNBUFFERED": "1"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
-    return env
-
-
-def run_logged(title: str, command: list[str], timeout: float, env: dict[str, str] | None = None,
-               cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    """A subprocess with a timeout, its whole output in the log; rc 124 on timeout."""
-    started = time.perf_counter()
-    try:
-        out = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=max(1.0, timeout))
-    except subprocess.TimeoutExpired as exc:
-        text = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        text += (exc.stderr or b"").decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        log_block(f"{title} (timed out after {timeout:.0f} s)", text)
-        return subprocess.CompletedProcess(command, 124, text, f"timed out after {timeout:.0f} s\n" + tail(text))
-    log_block(f"{title} (rc {out.returncode}, {time.perf_counter() - started:.1f} s): {' '.join(command)}",
-              out.stdout + "\n" + out.stderr)
-    return out
-
-
-# -- 0: the machine -----------------------------------------------------------------------------
-
-def machine(device: torch.device) -> list[str]:
-    lines = [f"- Python {platform.python_version()}, torch {torch.__version__}, CUDA (torch) {torch.version.cuda}, "
-             f"cuDNN {torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else 'n/a'}; "
-             f"{os.cpu_count()} CPU cores"]
-    try:
-        import lightning
-
-        lines[0] += f"; lightning {lightning.__version__}"
-    except Exception:
-        pass
-    if device.type == "cuda":
-        props = torch.cuda.get_device_properties(device)
-        lines.append(f"- GPU: {props.name}, {props.total_memory / 2**30:.0f} GiB, {props.multi_processor_count} SMs, "
-                     f"compute capability {props.major}.{props.minor}")
-        try:
-            smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-                                 capture_output=True, text=True, timeout=20).stdout.strip()
-            lines.append(f"- nvidia-smi: {smi}")
-        except Exception as exc:
-            lines.append(f"- nvidia-smi: unavailable ({exc})")
-    else:
-        lines.append("- GPU: none (CUDA not available): CPU smoke run; the CUDA-only parts are marked skipped")
-    return lines
-
-
-# -- 1: every task × architecture ---------------------------------------------------------------
-
-class SyncCounter:
-    """Counts synchronising CUDA calls (torch.cuda.set_sync_debug_mode("warn")) in a window of training
-    steps: from the start of step ``first`` to the start of step ``last`` (the next batches' generation
-    included), and where in Python they came from."""
-
-    def __init__(self, device: torch.device, first: int = 2, last: int = 7) -> None:
-        from lightning.pytorch.callbacks import Callback
-
-        self.device, self.first, self.last = device, first, last
-        self.count, self.steps, self.sources = 0, 0, {}
-        self.recording = False
-        self.data_device = "?"
-        counter = self
-
-        class _Window(Callback):
-            def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
-                step = trainer.global_step
-                if step == 0:
-                    counter.data_device = str(batch.inputs.device)
-                if step == counter.first:
-                    counter.start()
-                elif step == counter.last:
-                    counter.stop(step - counter.first)
-
-            def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
-                if counter.recording:
-                    counter.stop(trainer.global_step - counter.first)
-
-        self.callback = _Window()
-
-    def start(self) -> None:
-        self.recording = True
-        if self.device.type == "cuda":
-            torch.cuda.set_sync_debug_mode("warn")
-
-    def stop(self, steps: int) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.set_sync_debug_mode(0)
-        if self.recording:
-            self.recording, self.steps = False, steps
-
-    def showwarning(self, message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        if self.recording and "synchroniz" in str(message):
-            self.count += 1
-            frames = [f for f in traceback.extract_stack()[:-1]
-                      if "/torch/" not in f.filename and "warnings" not in f.filename and "gpu_check" not in f.filename]
-            where = f"{Path(frames[-1].filename).parent.name}/{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames \
-                else f"{Path(filename).name}:{lineno}"
-            self.sources[where] = self.sources.get(where, 0) + 1
+from gpu_common import (  # noqa: E402
+    BENCH_CLI,
+    ROOT,
+    SMALL_MODEL,
+    STARTED,
+    B,
+    SyncCounter,
+    bench_env,
+    collect,
+    failure_lines,
+    load_bench,
+    log,
+    log_block,
+    machine,
+    md_table,
+    run_logged,
+    small_data,
+    tail,
+    variants,
+)
+from gpu_speed import item3, item4, item5, start_cold_compiles  # noqa: E402
 
 
 def item1(device: torch.device, budget: float, work: Path) -> list[str]:
@@ -336,20 +178,6 @@ def start_determinism(device: torch.device, home: str) -> dict[bool, Any]:
     return procs
 
 
-def collect(proc: subprocess.Popen[str], deadline: float, label: str) -> dict[str, Any]:
-    """The ``RESULT {json}`` line of a background process (killed at ``deadline``), its output logged."""
-    try:
-        text, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        text, _ = proc.communicate()
-        text = "timed out\n" + text
-    log_block(f"{label} rc={proc.returncode}", text)
-    found = [line for line in text.splitlines() if line.startswith("RESULT ")]
-    result: dict[str, Any] = json.loads(found[-1][7:]) if found else {"error": tail(text, 8)}
-    return result
-
-
 def item2(device: torch.device, budget: float, procs: dict[bool, Any]) -> list[str]:
     steps = det_steps(device)
     deadline = time.monotonic() + budget
@@ -384,255 +212,7 @@ def item2(device: torch.device, budget: float, procs: dict[bool, Any]) -> list[s
 
 # -- 3: speed -----------------------------------------------------------------------------------
 
-def item3(device: torch.device, budget: float) -> list[str]:
-    import suite_cells
-    import suite_overhead
-
-    suite_cells.DEVICE = device
-    suite_overhead.DEVICE = device
-    deadline = time.monotonic() + budget
-    cuda = device.type == "cuda"
-    if not cuda:  # CPU smoke: the same code at a size this CPU does in seconds
-        suite_cells.B, suite_cells.T, suite_cells.H = 16, 10, 32
-    b, t, h = suite_cells.B, suite_cells.T, suite_cells.H
-    lines: list[str] = []
-
-    def per_s(ms: float) -> str:
-        return f"{b / ms * 1000:.0f}"
-
-    # harness vs raw loop
-    lines += ["", "`bench run`'s training step (Lightning, MLflow logger, checkpoint callback) vs a raw PyTorch loop "
-              "interleaved step by step in the same run (benchmarks/suite_overhead.py; each side timed to the end of "
-              "its own kernels).", ""]
-    rows = []
-    for size in (suite_overhead.STANDARD, suite_overhead.TINY):
-        if time.monotonic() > deadline:
-            rows.append([size.name, "not run (item budget spent)", "", "", ""])
-            continue
-        try:
-            if not cuda:  # CPU smoke: fewer steps
-                size = suite_overhead.Size(size.name, size.task, size.options, size.hidden, size.layers, skip=5,
-                                           steps=10, limit=size.limit, train=size.train)
-            r = suite_overhead.compare(size, 1, 2 if cuda else 1)
-            rows.append([size.name, r["harness_ms"], r["raw_ms"], r["ratio"], r["same_weights"]])
-        except Exception as exc:
-            log_block(f"item 3 overhead {size.name}", traceback.format_exc())
-            rows.append([size.name, f"**FAIL** {type(exc).__name__}: {str(exc)[:160]}", "", "", ""])
-        log(f"  item 3: overhead {size.name}: {rows[-1][1:4]}")
-    lines += md_table(["size", "bench run ms/step", "raw loop ms/step", "ratio", "same weights (allclose)"], rows)
-    lines += [""]
-    # standard cells: cuDNN layers directly vs the wrappers
-    lines += [f"Cells alone: B={b}, T={t}, H={h}, {h} input features, a linear head, forward + backward + Adam, float32, "
-              f"on `{device}`; best of the repeats, the compared closures taking turns (benchmarks/suite_cells.py, "
-              "timings synchronised).", ""]
-    rows = []
-    try:
-        for r in suite_cells.standard_cells(10 if cuda else 2, 3 if cuda else 1):
-            rows.append([r["arch"], r["direct_ms"], per_s(r["direct_ms"]), r["wrapper_ms"], per_s(r["wrapper_ms"]), r["ratio"]])
-        lines += md_table(["arch", "direct nn.* ms/step", "seq/s", "bench wrapper ms/step", "seq/s", "wrapper / direct"], rows)
-    except Exception:
-        lines += failure_lines("standard cells")
-    log("  item 3: standard cells done")
-    # custom cells: eager, compiled, CUDA graphs
-    lines += [""]
-    rows = []
-    modes = [("eager", None), ("compiled", "default"), ("CUDA graphs", "reduce-overhead")]
-    for arch in CUSTOM:
-        cls = B.ARCHITECTURES.get(arch)
-        for mode_name, mode in modes:
-            if mode == "reduce-overhead" and not cuda:
-                rows.append([arch, mode_name, "skipped (no CUDA)", "", ""])
-                continue
-            if time.monotonic() > deadline - (20 if mode else 5):
-                rows.append([arch, mode_name, "not run (item budget spent)", "", ""])
-                continue
-            try:
-                torch.manual_seed(0)
-                core = cls(h, h, num_layers=1, options=cls.Options())
-                x = torch.randn(b, t, h, device=device)
-                step = suite_cells.trainer(core, x)
-                started = time.perf_counter()
-                if mode:
-                    core.compiled = True
-                    core._compiled_step = torch.compile(core.step, dynamic=False, mode=mode)
-                    step()
-                    step()
-                    sync(device)
-                warm = time.perf_counter() - started
-                n = (10 if cuda else 1)
-                _, seconds = suite_cells.time_steps(step, n, warmup=1)
-                best = seconds
-                if cuda:
-                    best = min(best, suite_cells.time_steps(step, n, warmup=0)[1])
-                rows.append([arch, mode_name, best * 1000, per_s(best * 1000), f"{warm:.1f}" if mode else ""])
-            except Exception as exc:
-                log_block(f"item 3 {arch} {mode_name}", traceback.format_exc())
-                rows.append([arch, mode_name, f"**FAIL** {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}", "", ""])
-            log(f"  item 3: {arch} {mode_name}: {rows[-1][2]}")
-    torch.compiler.reset()
-    lines += md_table(["cell", "step", "ms/step", "seq/s", "compile (s, first two steps)"], rows)
-    return lines
-
-
-# -- 4: sweep workers per GPU -------------------------------------------------------------------
-
-SPACE = ("train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n"
-         "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n")
-
-
-class GpuMemory:
-    """Polls nvidia-smi: the largest memory seen per process, and of the whole GPU."""
-
-    def __init__(self) -> None:
-        self.per_pid: dict[str, int] = {}
-        self.total_peak, self.stopped = 0, threading.Event()
-        self.baseline = self._total()
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def _total() -> int:
-        try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
-                                 capture_output=True, text=True, timeout=10).stdout
-            return int(out.split()[0])
-        except Exception:
-            return 0
-
-    def _poll(self) -> None:
-        while not self.stopped.wait(0.5):
-            self.total_peak = max(self.total_peak, self._total())
-            try:
-                out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-                                     capture_output=True, text=True, timeout=10).stdout
-                for line in out.strip().splitlines():
-                    pid, mib = [p.strip() for p in line.split(",")[:2]]
-                    if mib.isdigit():
-                        self.per_pid[pid] = max(self.per_pid.get(pid, 0), int(mib))
-            except Exception:
-                pass
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=15)
-
-
-def item4(device: torch.device, budget: float) -> list[str]:
-    cuda = device.type == "cuda"
-    ks = (1, 2, 4) if cuda else (1, 2)
-    steps = 300 if cuda else 60
-    deadline = time.monotonic() + budget
-    rows = []
-    for k in ks:
-        trials = 4 * k if cuda else 2 * k
-        remaining = deadline - time.monotonic()
-        if remaining < 20:
-            rows.append([k, trials, "not run (item budget spent)", "", "", "", ""])
-            continue
-        with tempfile.TemporaryDirectory() as home:
-            space = Path(home) / "space.yaml"
-            space.write_text(SPACE)
-            placement = ["--devices", "0", "--workers-per-device", str(k)] if cuda else ["--workers", str(k), "--device", "cpu"]
-            command = [*BENCH_CLI, "sweep", "--task", "parity", "--opt", "length=6", "--arch", "gru", "--hidden-size", "32",
-                       "--max-steps", str(steps), "--eval-every", str(steps), "--eval-size", "256", "--no-early-stop",
-                       "--pruner", "none", "--space", str(space), "--trials", str(trials), *placement, "--no-progress"]
-            memory = GpuMemory() if cuda else None
-            started = time.perf_counter()
-            out = run_logged(f"item 4 sweep K={k}", command, remaining, bench_env(home), cwd=Path(home))
-            wall = time.perf_counter() - started
-            if memory is not None:
-                memory.stop()
-            logs = Path(home) / "sweep-logs"
-            if logs.exists():
-                for f in sorted(logs.glob("*.log")):
-                    log_block(f"item 4 K={k} {f.name}", f.read_text(errors="replace"))
-        if out.returncode != 0:
-            rows.append([k, trials, f"**FAIL** exit {out.returncode}: {tail(out.stderr, 1)[:200]}", f"{wall:.1f}", "", "", ""])
-        else:
-            per_worker = (f"{max(memory.per_pid.values())} (max of {len(memory.per_pid)} processes)"
-                          if memory and memory.per_pid else "n/a (nvidia-smi lists no processes)" if memory else "skipped (no CUDA)")
-            total = f"{memory.total_peak - memory.baseline}" if memory else "skipped (no CUDA)"
-            rows.append([k, trials, "ok", f"{wall:.1f}", f"{trials / wall * 3600:.0f}", per_worker, total])
-        log(f"  item 4: K={k}: {rows[-1][2:5]}")
-    how = "`--devices 0 --workers-per-device K`" if cuda else "`--workers K --device cpu` (CPU smoke; `--devices 0` needs CUDA: skipped)"
-    lines = [f"`bench sweep` on parity (6 bits), GRU 32 units, {steps} updates a trial, no early stop, no pruning, "
-             f"learning rate searched (TPE), {how}, a fresh SQLite store each; wall time from the command's start to "
-             "its end, worker start-up (imports, CUDA context) included.", ""]
-    lines += md_table(["K", "trials", "result", "wall (s)", "trials/hour", "peak GPU MiB per worker process",
-                       "peak GPU MiB in use, all (over idle)"], rows)
-    return lines
-
-
-# -- 5: --compile auto for each custom cell -----------------------------------------------------
-
-def start_cold_compiles(device: torch.device, home: str) -> dict[str, Any]:
-    """Started at the beginning (they take the longest and run on the CPU's cores): for each custom
-    cell's default run, eager and compiled ms/step and the cold compile time, each in a fresh process
-    with an empty inductor cache (benchmarks/suite_cells.py's _cold_compile_seconds)."""
-    procs = {}
-    for arch in CUSTOM:
-        cache = tempfile.mkdtemp(prefix=f"inductor-{arch}-")
-        code = ("import json, sys, torch; sys.path.insert(0, 'benchmarks'); import suite_cells as s; "
-                f"s.DEVICE = torch.device({str(device)!r}); "
-                "from bench.core.resolve import resolve; "
-                f"config = resolve(overrides={{'model': {{'arch': {arch!r}}}, 'train': {{'device': {str(device)!r}}}}}).to_dict(); "
-                "print('RESULT ' + json.dumps(s._cold_compile_seconds(config, 1)))")
-        procs[arch] = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
-                                       env={**bench_env(home), "TORCHINDUCTOR_CACHE_DIR": cache},
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return procs
-
-
-def item5(device: torch.device, budget: float, procs: dict[str, Any]) -> list[str]:
-    import suite_cells
-
-    from_compile = {}
-    deadline = time.monotonic() + budget
-    for arch, proc in procs.items():
-        from_compile[arch] = collect(proc, deadline, f"item 5 cold compile {arch}")
-    rows = []
-    for arch in (*CUSTOM, "residual", "irnn"):
-        try:
-            probe = suite_cells._probe_decision(arch, None, 1, str(device))
-        except Exception as exc:
-            log_block(f"item 5 probe {arch}", traceback.format_exc())
-            rows.append([arch, "", f"**FAIL** {type(exc).__name__}: {str(exc)[:160]}", "", "", "", "", "", ""])
-            continue
-        m = from_compile.get(arch)
-        steps = probe["max_steps"]
-        if m is None:
-            rows.append([arch, steps, probe["decision"], "(fused kernel: nothing to compile)", "", "", "", "", ""])
-        elif "error" in m:
-            rows.append([arch, steps, probe["decision"], f"**cold compile FAIL**: {m['error'].splitlines()[-1][:160] if m['error'] else ''}",
-                         "", "", "", "", ""])
-        else:
-            compiled = probe["decision"].startswith("compiled")
-            share = m["compile_s"] / (m["compile_s"] + m["compiled_s"] * steps)
-            eager_run, compiled_run = m["eager_s"] * steps, m["compile_s"] + m["compiled_s"] * steps
-            right = compiled == (share < 0.10)
-            rows.append([arch, steps, probe["decision"], m["eager_s"] * 1000, m["compiled_s"] * 1000, m["compile_s"],
-                         f"{share:.1%}", f"{eager_run:.0f} vs {compiled_run:.0f}", "yes" if right else "**no**"])
-        log(f"  item 5: {arch}: {rows[-1][2]}")
-    return [f"The default `bench run --arch ARCH --device {device}` (default task: 10-bit parity, H=64, B=64): the decision "
-            "`--compile auto` took after its timed eager steps (the run stopped right after it), against the step times "
-            "and the cold compile time measured in a fresh process with an empty inductor cache. Right: the decision the "
-            "10%-of-the-run rule calls for with the measured compile time (bench/train/compiled.py assumes "
-            "40 s on CUDA and a 3x speed-up).", "",
-            *md_table(["arch", "max steps", "decision", "eager ms/step", "compiled ms/step", "cold compile (s)",
-                       "compile share of compiled run", "eager vs compiled run (s)", "right?"], rows)]
-
-
-# -- the driver ---------------------------------------------------------------------------------
-
-def failure_lines(what: str) -> list[str]:
-    text = traceback.format_exc()
-    log_block(f"{what} failed", text)
-    log(f"  {what}: FAILED: {text.strip().splitlines()[-1]}")
-    return ["", f"**{what} failed** (traceback tail):", "", "```", tail(text, 10), "```"]
-
-
 def main() -> int:
-    global LOG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="write the Markdown section here (default: print it)")
     parser.add_argument("--log-dir", help="write gpu_check.log (everything, subprocess output included) here")
@@ -646,7 +226,7 @@ def main() -> int:
         return 0
     if args.log_dir:
         Path(args.log_dir).mkdir(parents=True, exist_ok=True)
-        LOG = open(Path(args.log_dir) / "gpu_check.log", "w")
+        gpu_common.LOG = open(Path(args.log_dir) / "gpu_check.log", "w")
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           "cpu" if args.device == "auto" else args.device)
     cuda = device.type == "cuda"
@@ -668,25 +248,20 @@ def main() -> int:
         log("machine: " + " / ".join(sections[-2:]))
     except Exception:
         sections += failure_lines("setup")
-    compiles = determinism = None
-    if 2 in only:
-        try:
-            determinism = start_determinism(device, home)
-            log("item 2: determinism workers started in the background")
-        except Exception:
-            sections += failure_lines("item 2 (start)")
-    if 5 in only:
-        try:
-            compiles = start_cold_compiles(device, home)
-            log("item 5: cold compiles started in the background")
-        except Exception:
-            sections += failure_lines("item 5 (start)")
+    background: dict[int, Any] = {}  # items 2 and 5 run in processes started first
+    for number, start, what in ((2, start_determinism, "determinism workers"), (5, start_cold_compiles, "cold compiles")):
+        if number in only:
+            try:
+                background[number] = start(device, home)
+                log(f"item {number}: {what} started in the background")
+            except Exception:
+                sections += failure_lines(f"item {number} (start)")
     items: list[tuple[int, str, Callable[[float], list[str]]]] = [
         (1, "1. Every task × architecture on the device", lambda b: item1(device, b, Path(tempfile.mkdtemp(prefix="gpu-check-data-")))),
-        (2, "2. `--deterministic`: the same seed twice", lambda b: item2(device, b, determinism or {})),
+        (2, "2. `--deterministic`: the same seed twice", lambda b: item2(device, b, background.get(2, {}))),
         (3, "3. Speed", lambda b: item3(device, b)),
         (4, "4. `bench sweep --devices 0 --workers-per-device K`", lambda b: item4(device, b)),
-        (5, "5. `--compile auto` for each custom cell", lambda b: item5(device, b, compiles or {})),
+        (5, "5. `--compile auto` for each custom cell", lambda b: item5(device, b, background.get(5, {}))),
     ]
     for number, title, run in items:
         if number not in only:
@@ -714,9 +289,9 @@ def main() -> int:
         Path(args.out).write_text(text)
         log(f"wrote {args.out}")
     print(text, flush=True)
-    if LOG is not None:
-        LOG.write(text)
-        LOG.close()
+    if gpu_common.LOG is not None:
+        gpu_common.LOG.write(text)
+        gpu_common.LOG.close()
     return 0
 
 
