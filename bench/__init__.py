@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bench.core.architecture import Architecture, FusedRecurrent, State, SteppedRecurrent
     from bench.core.config import ModelConfig
     from bench.core.datafiles import bench_home, cache_dir, file_key
+    from bench.core.dataset import DatasetOptions, Example, SequenceDataset, next_step
     from bench.core.errors import RunFailed, UsageError
     from bench.core.metrics import LOG_STD_MIN, Metric, gaussian_nll
     from bench.core.options import NoOptions, option
@@ -36,6 +37,8 @@ _PUBLIC = {
     "Architecture": "bench.core.architecture", "FusedRecurrent": "bench.core.architecture",
     "State": "bench.core.architecture", "SteppedRecurrent": "bench.core.architecture",
     "ModelConfig": "bench.core.config", "file_key": "bench.core.datafiles", "bench_home": "bench.core.datafiles", "cache_dir": "bench.core.datafiles",
+    "DatasetOptions": "bench.core.dataset", "Example": "bench.core.dataset",
+    "SequenceDataset": "bench.core.dataset", "next_step": "bench.core.dataset",
     "RunFailed": "bench.core.errors", "UsageError": "bench.core.errors",
     "LOG_STD_MIN": "bench.core.metrics", "Metric": "bench.core.metrics", "gaussian_nll": "bench.core.metrics",
     "NoOptions": "bench.core.options", "option": "bench.core.options",
@@ -44,9 +47,10 @@ _PUBLIC = {
     "SyntheticTask": "bench.core.task", "Task": "bench.core.task", "to_device": "bench.core.task",
 }
 __all__ = [
-    "LOG_STD_MIN", "Architecture", "Batch", "FusedRecurrent", "Metric", "ModelConfig", "NoOptions", "RunFailed", "Split", "State",
-    "SteppedRecurrent", "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key", "gaussian_nll", "option",
-    "register_architecture", "register_task", "to_device",
+    "Architecture", "Batch", "DatasetOptions", "Example", "FusedRecurrent", "LOG_STD_MIN", "Metric",
+    "ModelConfig", "NoOptions", "RunFailed", "SequenceDataset", "Split", "State", "SteppedRecurrent",
+    "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key",
+    "gaussian_nll", "next_step", "option", "register_architecture", "register_task", "to_device",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)
 

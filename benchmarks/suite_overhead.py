@@ -91,13 +91,13 @@ class RawLoop:
         self.head.to(DEVICE)
         self.params = [*self.lstm.parameters(), *self.head.parameters()]
         self.optimizer = torch.optim.Adam(self.params, lr=t.lr)
-        self.clip, self.vocabulary, self.carries_state = t.clip_grad_norm, task.input_size, task.carries_state
+        self.clip, self.vocabulary = t.clip_grad_norm, task.input_size
         self.batches = iter(task.train_batches(t.batch_size, t.max_steps, t.seed, DEVICE))
         self.state: Any = None
 
     def step(self) -> None:
         batch = next(self.batches)
-        out, state = self.lstm(F.one_hot(batch.inputs, self.vocabulary).float(), self.state if self.carries_state else None)
+        out, state = self.lstm(F.one_hot(batch.inputs, self.vocabulary).float(), self.state if batch.continues else None)
         self.state = tuple(s.detach() for s in state)
         losses = F.cross_entropy(self.head(out).transpose(1, 2), batch.targets, reduction="none")
         weights = batch.mask.float()

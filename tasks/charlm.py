@@ -10,17 +10,17 @@ download: its ``.py`` files in sorted path order (test suites, IDLE, tkinter, li
 they are mostly boilerplate), joined and cut at 2 MB. It therefore depends on the Python version.
 
 Training is truncated BPTT over long streams, the classic layout: the split is cut into B parallel
-streams (B = batch size), and batch i holds segment i (``bptt`` characters) of every stream, so row
-b of batch i+1 continues row b of batch i. The task sets ``carries_state``: the model keeps the
-(detached) state across consecutive training batches and across consecutive evaluation batches.
-Evaluation sets are the whole split in the same layout.
+streams (B = batch size), the examples of a :class:`bench.SequenceDataset`; their one batch is cut
+into windows of ``bptt`` characters, so row b of window i+1 continues row b of window i and the
+model carries the (detached) state from one to the next. Evaluation is the whole split in the same
+layout.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 import sysconfig
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +28,18 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from bench import Batch, Metric, Split, Task, UsageError, file_key, option, register_task, to_device
+from bench import (
+    Batch,
+    DatasetOptions,
+    Example,
+    Metric,
+    SequenceDataset,
+    Split,
+    UsageError,
+    file_key,
+    option,
+    register_task,
+)
 
 UNKNOWN = "\ufffd"  # id 0: characters never seen in training
 DEFAULT_CHARS = 2_000_000
@@ -39,9 +50,9 @@ MIN_CHARS = 1000
 
 
 @dataclasses.dataclass
-class CharLMOptions:
+class CharLMOptions(DatasetOptions):
     data: str = option("", "a UTF-8 text file, split 90/5/5 by position; empty: the Python standard library's source")
-    bptt: int = option(100, "characters per training segment (truncated backpropagation through time)", min=1)
+    bptt: int = option(100, "characters per training window (truncated backpropagation through time)", min=1)
 
     def check(self) -> None:
         """Read the text while the config is resolved: a bad file is one line before any run exists."""
@@ -87,46 +98,24 @@ def stdlib_corpus(limit: int = DEFAULT_CHARS) -> str:
     return text
 
 
-def stream_layout(ids: Tensor, streams: int, bptt: int) -> list[tuple[Tensor, Tensor]]:
-    """Cut ``ids`` into ``streams`` parallel rows and consecutive ``bptt`` segments of (inputs, targets).
-
-    Row b of segment i+1 continues row b of segment i; the tail that does not fill every row is
-    dropped (fewer than ``streams`` characters). A split shorter than ``streams`` uses fewer rows.
-    """
-    streams = max(1, min(streams, len(ids) - 1))
-    length = (len(ids) - 1) // streams
-    inputs = ids[:streams * length].view(streams, length)
-    targets = ids[1:streams * length + 1].view(streams, length)
-    return [(inputs[:, i:i + bptt], targets[:, i:i + bptt]) for i in range(0, length, bptt)]
-
-
-class Segments:
-    """One epoch of training segments: sized and re-iterable (Lightning calls ``iter()`` per epoch)."""
-
-    def __init__(self, segments: list[tuple[Tensor, Tensor]], device: torch.device) -> None:
-        self.segments, self.device = segments, device
-
-    def __len__(self) -> int:
-        return len(self.segments)
-
-    def __iter__(self) -> Iterator[Batch]:
-        for inputs, targets in self.segments:
-            yield _batch(inputs, targets, self.device)
-
-
-def _batch(inputs: Tensor, targets: Tensor, device: torch.device) -> Batch:
-    inputs, targets = to_device(inputs, device), to_device(targets, device)
-    return Batch(inputs, targets, torch.ones_like(inputs, dtype=torch.bool))
+def stream_rows(ids: Tensor, rows: int) -> list[Example]:
+    """``ids`` cut into ``rows`` consecutive streams of equal length, each an example of predicting
+    the next character; the tail that does not fill every row is dropped (fewer than ``rows``
+    characters). A split shorter than ``rows`` uses fewer rows."""
+    rows = max(1, min(rows, len(ids) - 1))
+    length = (len(ids) - 1) // rows
+    inputs = ids[:rows * length].view(rows, length)
+    targets = ids[1:rows * length + 1].view(rows, length)
+    return list(zip(inputs, targets))
 
 
 @register_task("charlm")
-class CharLM(Task):
+class CharLM(SequenceDataset):
     """Character-level language model (char-rnn; Graves 2013): next character, truncated BPTT; bits/char."""
 
     Options = CharLMOptions
     input_kind = "tokens"
     output_kind = "categorical"
-    carries_state = True
     target_metric = "bpc"
     target_mode = "min"
     target_value = 0.0  # never reached: the run ends on patience or on the step limit
@@ -155,6 +144,7 @@ class CharLM(Task):
         self.index = {c: i for i, c in enumerate(self.vocabulary)}
         self.input_size = self.output_size = len(self.vocabulary)
         self.ids = {s: self.encode(t) for s, t in self.texts.items()}
+        self._rows: dict[tuple[str, int], list[Example]] = {}
 
     def encode(self, text: str) -> Tensor:
         """Characters → ids (0 for a character outside the training vocabulary)."""
@@ -163,20 +153,15 @@ class CharLM(Task):
     def decode(self, ids: Iterable[int]) -> str:
         return "".join(self.vocabulary[int(i)] for i in ids)
 
-    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
-        """One epoch in the classic layout; every epoch is the same (the stream order is the text's)."""
-        return Segments(stream_layout(self.ids["train"], batch_size, self.options.bptt), device)
-
-    def eval_batches(
-        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
-        length: int | None = None,
-    ) -> list[Batch]:
-        """The whole split as ``batch_size`` consecutive streams (``num_examples`` is for generated sets)."""
-        return [_batch(x, y, device) for x, y in stream_layout(self.ids[split], batch_size, self.options.bptt)]
+    def examples(self, split: Split, batch_size: int) -> list[Example]:
+        """The split as ``batch_size`` consecutive streams (the classic layout, see the module docstring)."""
+        key = (split, batch_size)
+        if key not in self._rows:
+            self._rows[key] = stream_rows(self.ids[split], batch_size)
+        return self._rows[key]
 
     def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
         metrics = super().metrics(outputs, batch)
         total, count = metrics["loss"]
         metrics["bpc"] = (total / math.log(2), count)
-        metrics.pop("seq_acc", None)  # a "sequence" here is an arbitrary segment: meaningless
         return metrics

@@ -10,8 +10,9 @@ both load with ``--opt data=PATH``:
 
 Input at step t is frame t, the target is frame t+1 (so a piece of T frames scores T−1 frames);
 88 independent sigmoids; the metric is the NLL per frame summed over keys and pooled over every
-scored frame of a split, the unit the papers report (``nll_per_frame``, equal to ``loss``).
-Pieces differ in length: a batch is padded and the mask marks the real frames.
+scored frame of a split, the unit the papers report (``nll_per_frame``, equal to ``loss``), beside
+the frame-level accuracy of Boulanger-Lewandowski et al. (``frame_acc``). Batches, truncated BPTT
+(``--opt bptt=N`` for sets of long pieces) and evaluation are :class:`bench.SequenceDataset`'s.
 
 Without ``data`` the default is the Bach chorales shipped in music21's corpus (``pip install
 'rnnbench[music]'``), rebuilt like the standard JSB set: one frame per quarter note, transposed to
@@ -25,7 +26,7 @@ import io
 import math
 import pickle
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,7 +35,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from bench import Batch, Metric, Split, Task, UsageError, cache_dir, file_key, option, register_task, to_device
+from bench import (
+    Batch,
+    DatasetOptions,
+    Example,
+    Metric,
+    SequenceDataset,
+    Split,
+    UsageError,
+    cache_dir,
+    file_key,
+    next_step,
+    option,
+    register_task,
+)
 
 KEYS = 88
 LOWEST_PITCH = 21  # A0, the lowest piano key
@@ -45,7 +59,7 @@ Rolls = dict[str, list[np.ndarray]]
 
 
 @dataclasses.dataclass
-class MusicOptions:
+class MusicOptions(DatasetOptions):
     data: str = option(
         "",
         "piano rolls: a .mat (traindata/validdata/testdata) or Boulanger-Lewandowski .pickle file; "
@@ -170,6 +184,40 @@ def _nonempty(rolls: Rolls, path: str) -> Rolls:
     return rolls
 
 
+def write_mat(path: str | Path, rolls: Rolls) -> Path:
+    """``rolls`` written in the ``.mat`` layout this task reads (a 1×N cell array per split): to
+    convert a set, or to make a test or benchmark set."""
+    import scipy.io
+
+    cells = {}
+    for split, key in MAT_KEYS.items():
+        cell = np.empty((1, len(rolls[split])), dtype=object)
+        for i, roll in enumerate(rolls[split]):
+            cell[0, i] = roll
+        cells[key] = cell
+    scipy.io.savemat(path, cells)
+    return Path(path)
+
+
+def random_rolls(pieces: int, shortest: int, longest: int, seed: int) -> list[np.ndarray]:
+    """``pieces`` random piano rolls of ``shortest``..``longest`` frames: three voices, each holding a
+    key for 1–8 frames, then stepping up to 4 keys. Stands in for the long-piece sets (MuseData and
+    Piano-midi.de run to 3,500–3,900 frames) that the repository does not hold, in tests and benchmarks."""
+    rng = np.random.default_rng(seed)
+    rolls = []
+    for _ in range(pieces):
+        roll = np.zeros((int(rng.integers(shortest, longest + 1)), KEYS), dtype=np.uint8)
+        for low in (20, 35, 50):  # bass, tenor, soprano ranges
+            key, t = low + int(rng.integers(0, 12)), 0
+            while t < len(roll):
+                held = int(rng.integers(1, 9))
+                roll[t:t + held, key] = 1
+                key = int(np.clip(key + rng.integers(-4, 5), low, low + 24))
+                t += held
+        rolls.append(roll)
+    return rolls
+
+
 # -- the no-download default: Bach chorales from music21 ----------------------------------------
 def chorales_from_music21() -> Rolls:
     """JSB-style chorales from music21's bundled corpus, cached in $RNNBENCH_HOME/cache."""
@@ -227,37 +275,19 @@ def _build_chorales() -> Rolls:
 
 
 # -- the task ---------------------------------------------------------------------------------
-def _batch(pieces: list[np.ndarray], device: torch.device) -> Batch:
-    """Pad pieces to the longest; inputs are frames 0..T−2, targets frames 1..T−1."""
-    longest = max(len(p) for p in pieces)
-    rolls = np.zeros((len(pieces), longest, KEYS), dtype=np.float32)
-    mask = np.zeros((len(pieces), longest - 1), dtype=bool)
-    for i, piece in enumerate(pieces):
-        rolls[i, :len(piece)] = piece
-        mask[i, :len(piece) - 1] = True
-    rolls_t = to_device(torch.from_numpy(rolls), device)
-    return Batch(rolls_t[:, :-1], rolls_t[:, 1:], to_device(torch.from_numpy(mask), device))
-
-
-class Epoch:
-    """One pass over the training pieces in a fresh seeded order each time it is iterated
-    (Lightning calls ``iter()`` once per epoch); sized so the progress bar knows the end."""
-
-    def __init__(self, pieces: list[np.ndarray], batch_size: int, seed: int, device: torch.device) -> None:
-        self.pieces, self.batch_size, self.device = pieces, batch_size, device
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.pieces) / self.batch_size)
-
-    def __iter__(self) -> Iterator[Batch]:
-        order = torch.randperm(len(self.pieces), generator=self.generator).tolist()
-        for i in range(0, len(order), self.batch_size):
-            yield _batch([self.pieces[j] for j in order[i:i + self.batch_size]], self.device)
+def frame_accuracy(outputs: Tensor, batch: Batch) -> Metric:
+    """Bay et al. 2009's frame-level accuracy, as Boulanger-Lewandowski et al. 2012 report it: true
+    positives ÷ (true positives + false positives + false negatives), pooled over every scored
+    frame, a key predicted on when its probability exceeds 1/2. Silent keys agreeing count nothing,
+    so predicting silence everywhere scores 0."""
+    predicted, sounding = outputs > 0, batch.targets > 0.5
+    scored = batch.mask[..., None]
+    hits = (predicted & sounding & scored).sum()
+    return hits.double(), ((predicted | sounding) & scored).sum().double()
 
 
 @register_task("music")
-class Music(Task):
+class Music(SequenceDataset):
     """Polyphonic music (Boulanger-Lewandowski 2012): predict the next 88-key piano-roll frame; NLL/frame."""
 
     Options = MusicOptions
@@ -291,20 +321,16 @@ class Music(Task):
     def __init__(self, options: MusicOptions) -> None:
         super().__init__(options)
         self.rolls = load_rolls(options.data)
+        # uint8 rolls (a quarter of float32's memory); batches are made float when padded.
+        self._examples = {split: [next_step(torch.from_numpy(roll)) for roll in pieces]
+                          for split, pieces in self.rolls.items()}
 
-    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
-        return Epoch(self.rolls["train"], batch_size, seed, device)
-
-    def eval_batches(
-        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
-        length: int | None = None,
-    ) -> list[Batch]:
-        """The whole split (``num_examples`` is for generated sets), sorted by length so that
-        batches carry little padding; the pooled metric does not depend on the order."""
-        pieces = sorted(self.rolls[split], key=len)
-        return [_batch(pieces[i:i + batch_size], device) for i in range(0, len(pieces), batch_size)]
+    def examples(self, split: Split, batch_size: int) -> list[Example]:
+        """Each piece of ``split``: inputs frames 0..T−2, targets frames 1..T−1."""
+        return self._examples[split]
 
     def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
-        metrics = super().metrics(outputs, batch)
-        metrics["nll_per_frame"] = metrics["loss"]
-        return metrics
+        """NLL per frame (the papers' unit, = ``loss``) and frame-level accuracy; the other
+        standard Bernoulli metrics (bits per key, all 88 keys right) mean little for music."""
+        loss = super().metrics(outputs, batch)["loss"]
+        return {"loss": loss, "nll_per_frame": loss, "frame_acc": frame_accuracy(outputs.detach(), batch)}

@@ -24,13 +24,10 @@ sentences (IEEE 1969, lists 1–6), each read by one of four English voices in t
 eSpeak's 22,050 Hz to 16 kHz and written as WAV files into ``$RNNBENCH_HOME/cache`` once; they then
 load like any folder.
 
-Training reads chunks of ``length`` frames (truncated BPTT; each chunk starts from a zero state): in
-each epoch every training utterance is cut from a random sample offset into consecutive chunks, and
-the chunks are shuffled (seeded). Evaluation scores every transition of each utterance once, in
-consecutive chunks of ``length`` frames from its first frame, each from a zero state as in training
-(padded and masked): whole utterances (3,000 steps and more) would cost the step-by-step
-architectures minutes and make an IRNN trained on 100 steps overflow. ``--opt eval_lengths=[N]``
-also tests with chunks of N frames (``test/lenN``; N above every utterance's length: whole ones).
+Utterances are the examples of a :class:`bench.SequenceDataset`: training batches of utterances of
+similar length, in windows of ``bptt`` frames (truncated BPTT) with the state carried from window to
+window, so the model sees each utterance whole; evaluation scores every transition of every
+utterance once, each utterance from its first frame.
 """
 from __future__ import annotations
 
@@ -39,7 +36,6 @@ import hashlib
 import math
 import os
 import wave
-from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,16 +47,18 @@ from torch import Tensor
 from bench import (
     LOG_STD_MIN,
     Batch,
+    DatasetOptions,
+    Example,
     Metric,
+    SequenceDataset,
     Split,
-    Task,
     UsageError,
     bench_home,
     file_key,
     gaussian_nll,
+    next_step,
     option,
     register_task,
-    to_device,
 )
 from tasks._wav import EXPECTED, RATE, write_wav
 
@@ -71,18 +69,15 @@ Corpus = dict[str, list[tuple[str, np.ndarray]]]
 
 
 @dataclasses.dataclass
-class SpeechOptions:
+class SpeechOptions(DatasetOptions):
     data: str = option(
         "",
         "a folder of 16 kHz 16-bit mono .wav files (split by file 80/10/10) or one .wav file (split by time); "
         "empty: Harvard sentences synthesised with eSpeak NG (pip install 'rnnbench[speech]')",
     )
     frame_size: int = option(20, "samples per frame (k): the model reads frame t and predicts frame t+1", min=1)
-    length: int = option(100, "frames per training and evaluation chunk (truncated backpropagation through time)",
-                         min=1)
-    eval_lengths: tuple[int, ...] = option(
-        (), "longer chunks (frames) to also test at, as test/lenN (longer than every utterance: whole utterances)",
-        min=1)
+    bptt: int = option(100, "frames per training window (truncated backpropagation through time; the state is "
+                       "carried from window to window of an utterance); 0: whole utterances", min=0)
 
     def check(self) -> None:
         """Load (and cache) the audio while the config is resolved: a bad file is one line before any run."""
@@ -231,54 +226,8 @@ def frames_of(waveform: np.ndarray, frame_size: int) -> np.ndarray:
 
 
 # -- the task ---------------------------------------------------------------------------------
-def _batch(sequences: list[np.ndarray], device: torch.device) -> Batch:
-    """Frame sequences ``(n_i, k)`` padded to the longest: inputs frames 0..n−2, targets 1..n−1."""
-    longest = max(len(s) for s in sequences)
-    frames = np.zeros((len(sequences), longest, sequences[0].shape[1]), dtype=np.float32)
-    mask = np.zeros((len(sequences), longest - 1), dtype=bool)
-    for i, s in enumerate(sequences):
-        frames[i, :len(s)] = s
-        mask[i, :len(s) - 1] = True
-    frames_t = to_device(torch.from_numpy(frames), device)
-    return Batch(frames_t[:, :-1], frames_t[:, 1:], to_device(torch.from_numpy(mask), device))
-
-
-def chunks(frames: np.ndarray, length: int) -> list[np.ndarray]:
-    """Frames ``(n, k)`` as consecutive chunks of ``length``+1 frames that overlap by one frame (the
-    last target of a chunk is the first input of the next), so that each of the n−1 transitions is
-    scored exactly once; the last chunk may be shorter (at least 2 frames)."""
-    return [frames[i:i + length + 1] for i in range(0, len(frames) - 1, length)]
-
-
-class Epoch:
-    """One pass over the training utterances, cut from a fresh random sample offset and shuffled
-    (seeded) each time it is iterated; sized so the progress bar knows the end."""
-
-    def __init__(self, waves: list[np.ndarray], frame_size: int, length: int, batch_size: int, seed: int,
-                 device: torch.device) -> None:
-        self.waves, self.frame_size, self.length = waves, frame_size, length
-        self.batch_size, self.device = batch_size, device
-        self.generator = torch.Generator().manual_seed(seed)
-        self.span = length * frame_size
-        # At offset 0 an utterance gives the most chunks (another offset gives one fewer at most).
-        self.count = sum(len(chunks(frames_of(w, frame_size), length)) for w in waves)
-
-    def __len__(self) -> int:
-        return math.ceil(self.count / self.batch_size)
-
-    def __iter__(self) -> Iterator[Batch]:
-        pieces: list[np.ndarray] = []
-        for w in self.waves:  # every utterance holds 2 frames from any offset below this bound
-            offset = int(torch.randint(0, min(self.span, len(w) - 2 * self.frame_size + 1), (),
-                                       generator=self.generator))
-            pieces += chunks(frames_of(w[offset:], self.frame_size), self.length)
-        order = torch.randperm(len(pieces), generator=self.generator).tolist()
-        for i in range(0, len(order), self.batch_size):
-            yield _batch([pieces[j] for j in order[i:i + self.batch_size]], self.device)
-
-
 @register_task("speech")
-class Speech(Task):
+class Speech(SequenceDataset):
     """Speech waveforms (Chung et al. 2014): predict the next frame of 16 kHz audio, Gaussian per sample; NLL/frame."""
 
     Options = SpeechOptions
@@ -299,7 +248,7 @@ class Speech(Task):
         rng = np.random.default_rng(0)
         for i in range(3):
             write_wav(data / f"u{i}.wav", rng.normal(0, 1000, 1200).astype("<i2"))
-        return {"data": str(data), "length": 10}
+        return {"data": str(data), "bptt": 10}
 
     def __init__(self, options: SpeechOptions) -> None:
         super().__init__(options)
@@ -312,28 +261,17 @@ class Speech(Task):
         self.scale = self.data.scale
         self.baseline_mean = torch.tensor(self.data.baseline_mean, dtype=torch.float32)
         self.baseline_log_std = torch.tensor(np.log(self.data.baseline_std), dtype=torch.float32)
+        self._examples: dict[str, list[Example]] = {}
 
     def frames(self, split: Split) -> list[np.ndarray]:
         """Each utterance of ``split`` as its whole frames ``(n, k)`` (normalised)."""
         return [frames_of(w, self.options.frame_size) for w in self.data.waves[split]]
 
-    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
-        return Epoch(self.data.waves["train"], self.options.frame_size, self.options.length, batch_size, seed, device)
-
-    def eval_batches(
-        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
-        length: int | None = None,
-    ) -> list[Batch]:
-        """Every transition of the split's utterances, in chunks of ``length`` frames (default: the
-        training length) from the start of each utterance, each chunk from a zero state as in
-        training (``num_examples`` is for generated sets). Sorted by length so that batches carry
-        little padding; the pooled metric does not depend on the order."""
-        length = length or self.options.length
-        pieces = sorted((c for f in self.frames(split) for c in chunks(f, length)), key=len)
-        return [_batch(pieces[i:i + batch_size], device) for i in range(0, len(pieces), batch_size)]
-
-    def eval_lengths(self) -> list[int]:
-        return [n for n in self.options.eval_lengths if n != self.options.length]
+    def examples(self, split: Split, batch_size: int) -> list[Example]:
+        """Each utterance of ``split``: inputs frames 0..n−2, targets frames 1..n−1."""
+        if split not in self._examples:
+            self._examples[split] = [next_step(torch.from_numpy(f)) for f in self.frames(split)]
+        return self._examples[split]
 
     def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
         metrics = super().metrics(outputs, batch)

@@ -7,6 +7,7 @@ A :class:`Batch` holds
 * ``mask``    — ``(B, T)`` bool, the steps that are scored.
 
 Phased tasks (read, then write) are one stream with a delimiter; the read phase is masked out.
+A batch that ``continues`` the previous one (a truncated-BPTT window) starts from its final state.
 
 A :class:`Task` declares its input and output kinds and sizes, whether it is causal, the metric
 that says it is "solved", and its knobs as an ``Options`` dataclass. :class:`SyntheticTask` adds the
@@ -50,6 +51,9 @@ class Batch:
     inputs: Tensor
     targets: Tensor
     mask: Tensor
+    continues: bool = False
+    """Whether row b continues row b of the previous batch (a truncated-BPTT window after the first):
+    the model then starts from the state the previous batch ended in, detached."""
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -58,11 +62,13 @@ class Batch:
         return Batch(self.inputs[index], self.targets[index], self.mask[index])
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(to_device(self.inputs, device), to_device(self.targets, device), to_device(self.mask, device))
+        return Batch(to_device(self.inputs, device), to_device(self.targets, device), to_device(self.mask, device),
+                     self.continues)
 
     @staticmethod
     def cat(batches: list[Batch]) -> Batch:
-        return Batch(*(torch.cat([getattr(b, f) for b in batches]) for f in ("inputs", "targets", "mask")))
+        inputs, targets, mask = (torch.cat([getattr(b, f) for b in batches]) for f in ("inputs", "targets", "mask"))
+        return Batch(inputs, targets, mask)
 
 
 class Task:
@@ -75,8 +81,6 @@ class Task:
     Options: ClassVar[type] = NoOptions
     causal: ClassVar[bool] = True
     """Whether the target at step t may depend only on inputs up to t (bidirectional models need False)."""
-    carries_state: ClassVar[bool] = False
-    """Whether consecutive training batches continue each other (truncated BPTT keeps the state)."""
     # Class defaults; a task whose goal depends on its options sets them per instance.
     target_metric: str = "loss"
     """Validation metric (without split prefix) that says the task is solved, e.g. ``seq_acc``."""
@@ -108,7 +112,7 @@ class Task:
         return {}
 
     def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
-        """The training stream: ``num_batches`` batches (synthetic) or one epoch (datasets)."""
+        """The training stream: ``num_batches`` batches, from a seeded start each time it is iterated."""
         raise NotImplementedError
 
     def eval_batches(
@@ -121,6 +125,11 @@ class Task:
     def eval_lengths(self) -> list[int]:
         """Lengths, beyond the training length, at which the test split is also evaluated."""
         return []
+
+    def data_statistics(self, batch_size: int, seed: int) -> dict[str, float]:
+        """Facts about the training data that a run logs once as metrics (a dataset's padding
+        waste, say); none by default."""
+        return {}
 
     def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, Metric]:
         """Metrics for one batch as ``(total, count)``; the output kind's standard set by default."""

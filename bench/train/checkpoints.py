@@ -48,12 +48,10 @@ class MLflowCheckpoints(Callback):
             "config": self.config.to_dict(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "carried_state": pl_module._train_state,
         }
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         extra = checkpoint.get("rnnbench", {})
-        pl_module._train_state = extra.get("carried_state")
         self._rng_to_restore = extra
         self.last_step = checkpoint.get("global_step", 0)
 

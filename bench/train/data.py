@@ -1,17 +1,20 @@
 """SequenceDataModule: a task's batches, in the shape Lightning's loops expect.
 
 Synthetic tasks generate their data on the run's device, so batches never cross from host to
-device; the training stream is a sized iterable so the progress bar knows its end. Evaluation sets
+device; the training stream is a sized iterable of ``max_steps`` batches (one Lightning epoch; a
+dataset goes through its own epochs inside it), so the progress bar knows its end. Evaluation sets
 are fixed lists of batches with a name — the metric prefix (``val``, ``test``, ``test/len32``).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 
 import lightning.pytorch as pl
 import torch
 
 from bench.core.config import RunConfig
+from bench.core.dataset import SequenceDataset
 from bench.core.task import Batch, Split, Task
 
 
@@ -30,25 +33,18 @@ class EvalSet:
 
 class ReplayedStream:
     """A resumed run's training stream: the same stream, with the batches consumed before the
-    checkpoint generated again and dropped, across epochs, so that the next batch is exactly the one
-    an uninterrupted run would train on — whatever state the task's stream keeps (generators,
-    shuffles). Costs only the generation time of those batches."""
+    checkpoint generated again and dropped, so that the next batch is exactly the one an
+    uninterrupted run would train on — whatever state the task's stream keeps (generators,
+    shuffles, a dataset's epochs). Costs only the generation time of those batches."""
 
     def __init__(self, stream: Iterable[Batch], consumed: int) -> None:
-        self.stream, self.to_skip = stream, consumed
+        self.stream, self.consumed = stream, consumed
 
     def __len__(self) -> int:
         return len(self.stream)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Batch]:
-        batches = iter(self.stream)
-        while self.to_skip > 0:
-            try:
-                next(batches)
-                self.to_skip -= 1
-            except StopIteration:  # a whole epoch was consumed before the checkpoint
-                batches = iter(self.stream)
-        return batches
+        return itertools.islice(self.stream, self.consumed, None)
 
 
 class SequenceDataModule(pl.LightningDataModule):
@@ -69,7 +65,11 @@ class SequenceDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> Iterable[Batch]:
         train = self.config.train
-        stream = self.task.train_batches(train.batch_size, train.max_steps, train.seed, self.device)
+        if isinstance(self.task, SequenceDataset):  # --max-epochs: a dataset's passes
+            stream: Iterable[Batch] = self.task.train_batches(train.batch_size, train.max_steps, train.seed,
+                                                              self.device, max_epochs=train.max_epochs)
+        else:
+            stream = self.task.train_batches(train.batch_size, train.max_steps, train.seed, self.device)
         consumed = self.trainer.global_step if self.trainer is not None else 0
         return ReplayedStream(stream, consumed) if consumed else stream
 

@@ -65,10 +65,8 @@ class SequenceModel(LightningShortcuts, pl.LightningModule):
 
     # -- training -----------------------------------------------------------------------------
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        state = self._train_state if self.task.carries_state else None
-        outputs, state = self.net(batch.inputs, state)
-        if self.task.carries_state:
-            self._train_state = detach_state(state)
+        outputs, state = self.net(batch.inputs, self._train_state if batch.continues else None)
+        self._train_state = detach_state(state)  # for a next batch that continues this one
         loss = masked_mean_loss(self.task.output_kind, outputs, batch.targets, batch.mask)
         if self.global_step % self.config.train.log_every == 0:
             # Checked only when logging: a NaN poisons the weights, so it is still there next time,
@@ -91,9 +89,12 @@ class SequenceModel(LightningShortcuts, pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["rnnbench_train_seconds"] = self.seconds_trained
+        # A checkpoint between two windows of the same sequences: the next one starts from this state.
+        checkpoint["rnnbench_train_state"] = self._train_state
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._seconds_before = float(checkpoint.get("rnnbench_train_seconds", 0.0))
+        self._train_state = checkpoint.get("rnnbench_train_state")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         train = self.config.train
@@ -106,11 +107,7 @@ class SequenceModel(LightningShortcuts, pl.LightningModule):
 
     # -- evaluation: metrics pooled exactly over each evaluation set ----------------------------
     def _accumulate(self, batch: Batch, batch_idx: int, dataloader_idx: int) -> None:
-        state = None
-        if self.task.carries_state:
-            state = None if batch_idx == 0 else self._eval_state
-        outputs, state = self(batch.inputs, state)
-        self._eval_state = state
+        outputs, self._eval_state = self(batch.inputs, self._eval_state if batch.continues else None)
         prefix = self._loader_name(dataloader_idx)
         for name, (total, count) in self.task.metrics(outputs, batch).items():
             key = f"{prefix}/{name}"

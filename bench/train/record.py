@@ -81,6 +81,7 @@ class TrackedRun:
             "num_parameters": result.num_parameters,
             "steps": result.steps,
             "train_seconds": result.seconds,
+            **result.data_statistics,
             **({"steps_to_target": result.steps} if result.stop_reason == "target reached" else {}),
         }, step=result.steps)
         self.tracker.set_tags(self.run_id, {"stop_reason": result.stop_reason, "device": result.device,

@@ -45,6 +45,8 @@ class RunResult:
     stop_reason: str
     device: str
     step_function: str = "fused kernel"
+    data_statistics: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Facts about the training data, logged once (e.g. a dataset's ``padding_waste``)."""
     model: SequenceModel | None = dataclasses.field(default=None, repr=False, compare=False)
     """The trained model (best-validation weights with ``patience``); :func:`run` saves its weights."""
 
@@ -132,6 +134,7 @@ def fit(
         stop_reason=stop_reason,
         device=str(trainer.strategy.root_device),
         step_function=compiler.decision,
+        data_statistics=task.data_statistics(train.batch_size, train.seed),
         model=model,
     )
 
@@ -142,7 +145,7 @@ def make_trainer(train: TrainConfig, accelerator: dict[str, object], logger: Log
     return pl.Trainer(
         **accelerator,  # type: ignore[arg-type]
         max_steps=train.max_steps,
-        max_epochs=train.max_epochs or -1,
+        max_epochs=1,  # the training stream is one Lightning epoch (see bench.train.data)
         val_check_interval=min(train.eval_every, train.max_steps),
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,

@@ -46,8 +46,12 @@ def test_batches_are_parallel_streams_of_consecutive_segments(tmp_path):
     ids = task.ids["val"]
     for r in range(4):
         assert torch.equal(rows[r], ids[r * 149:(r + 1) * 149]) and torch.equal(targets[r], ids[r * 149 + 1:(r + 1) * 149 + 1])
-    epoch = task.train_batches(4, 10**6, 0, CPU)
-    assert len(epoch) == len(list(epoch)) == len(list(epoch)) == math.ceil((10_800 - 1) // 4 / 7)
+    per_epoch = math.ceil((10_800 - 1) // 4 / 7)  # training: 10,800 characters, 4 streams, windows of 7
+    stream = list(task.train_batches(4, 2 * per_epoch, 0, CPU))
+    assert [b.continues for b in stream[per_epoch - 1:per_epoch + 2]] == [True, False, True]  # a new epoch
+    first, second = (torch.cat([b.inputs for b in stream[e:e + per_epoch]], 1) for e in (0, per_epoch))
+    rows = sorted(x.tolist() for x, _ in task.examples("train", 4))
+    assert sorted(first.tolist()) == sorted(second.tolist()) == rows  # each stream whole, once per epoch
 
 
 def test_the_default_corpus_is_the_standard_library_source_deterministically():

@@ -15,7 +15,7 @@ from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.resolve import resolve
 from bench.train.run import fit
-from tasks.speech import Speech, chunks, frames_of, split_order
+from tasks.speech import Speech, frames_of, split_order
 
 SHARED_SPEECH = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "speech"
 needs_shared_speech = pytest.mark.skipif(
@@ -59,36 +59,32 @@ def speech_task(data: Path, **options) -> Speech:
 def test_frames_are_consecutive_samples_and_each_target_is_the_next_frame(tmp_path):
     ramp = np.arange(1_000, dtype=np.int16)  # sample i holds the value i: positions are readable
     write_wav(tmp_path / "ramp.wav", ramp)
-    task = speech_task(tmp_path / "ramp.wav", frame_size=20, length=7)  # one file: split 80/10/10 by time
+    task = speech_task(tmp_path / "ramp.wav", frame_size=20, bptt=7)  # one file: split 80/10/10 by time
     [train] = task.data.waves["train"]
     assert np.allclose(train * task.scale, ramp[:800])  # normalised by the RMS of the training samples
     assert math.isclose(task.scale, math.sqrt(np.mean(ramp[:800].astype(np.float64) ** 2)), rel_tol=1e-9)
     frames = frames_of(train, 20)
     assert frames.shape == (40, 20) and np.allclose(frames[3] * task.scale, np.arange(60, 80))
-    batches = task.eval_batches("train", 4, 0, 0, CPU)
+    batches = task.eval_batches("train", 4, 0, 0, CPU)  # 39 transitions in windows of 7, the state carried
+    assert [b.inputs.shape[1] for b in batches] == [7, 7, 7, 7, 7, 4]
+    assert [b.continues for b in batches] == [False] + [True] * 5
     assert all(b.inputs.shape[-1] == 20 and b.targets.shape[-1] == 20 for b in batches)
     assert sum(int(b.mask.sum()) for b in batches) == 39  # 40 frames: 39 transitions, each scored once
     for batch in batches:
         assert torch.equal(batch.inputs[:, 1:], batch.targets[:, :-1])  # targets = inputs shifted by a frame
         step = (batch.targets[..., 0] - batch.inputs[..., 0]) * task.scale
         assert torch.allclose(step[batch.mask], torch.tensor(20.0), atol=1e-3)  # the ramp, 20 samples on
-    assert [len(c) for c in chunks(frames, 7)] == [8, 8, 8, 8, 8, 5]  # overlap by one frame: 6·7 ≥ 39
 
 
-def test_training_epochs_cut_chunks_from_a_new_seeded_offset_each_time(tmp_path):
-    task = speech_task(folder(tmp_path), frame_size=10, length=16)
-
-    def epochs(seed):
-        stream = task.train_batches(4, 10**6, seed, CPU)
-        return [torch.cat([b.inputs[b.mask] for b in stream]) for _ in range(2)]
-
-    first, second = epochs(0)
-    for batch in task.train_batches(4, 10**6, 0, CPU):
-        assert batch.inputs.shape[1] <= 16 and torch.equal(batch.inputs[:, 1:], batch.targets[:, :-1])
-    assert first.shape != second.shape or not torch.equal(first, second)  # a new offset and order each epoch...
-    again = epochs(0)
-    assert torch.equal(again[0], first) and torch.equal(again[1], second)  # ...the same for the same seed
-    assert len(task.train_batches(4, 10**6, 0, CPU)) >= sum(1 for _ in task.train_batches(4, 10**6, 0, CPU))
+def test_training_windows_carry_each_utterance_whole(tmp_path):
+    task = speech_task(folder(tmp_path), frame_size=10, bptt=16)  # 3 training utterances of ~200 frames
+    train = task.frames("train")
+    stream = list(task.train_batches(4, 10**6, 0, CPU))[:len(task.eval_batches("train", 4, 0, 0, CPU))]  # an epoch
+    assert all(b.inputs.shape[1] <= 16 for b in stream) and not stream[0].continues and stream[1].continues
+    whole = torch.cat([b.inputs for b in stream], 1)  # the epoch's one batch of all three, window after window
+    assert sorted(int(m.sum()) for m in torch.cat([b.mask for b in stream], 1)) == sorted(len(f) - 1 for f in train)
+    for row, mask in zip(whole, torch.cat([b.mask for b in stream], 1)):
+        assert any(torch.equal(row[mask], torch.from_numpy(f[:-1])) for f in train)
 
 
 def test_a_folder_is_split_by_file_by_the_hash_of_the_name(tmp_path):
@@ -112,7 +108,7 @@ def fitted_gaussian_nll_by_hand(train: list[np.ndarray], test: list[np.ndarray],
 
 
 def test_the_fitted_per_frame_gaussian_scores_exactly_the_nll_by_hand(tmp_path):
-    task = speech_task(folder(tmp_path, n=6), frame_size=8, length=30)
+    task = speech_task(folder(tmp_path, n=6), frame_size=8, bptt=30)
     mean, std, by_hand = fitted_gaussian_nll_by_hand(task.data.waves["train"], task.data.waves["test"], 8)
     outputs = torch.tensor(np.concatenate([mean, np.log(std)]), dtype=torch.float32)  # k means, then k log σ
     totals = {"nll_per_frame": [0.0, 0.0], "baseline": [0.0, 0.0]}
