@@ -76,7 +76,7 @@ class PlainBucketedLoop:
 
 
 def long_piece_file(folder: str) -> Path:
-    from tasks.music import random_rolls, write_mat
+    from tasks._piano_rolls import random_rolls, write_mat
 
     return write_mat(Path(folder) / "long_pieces.mat", {"train": random_rolls(64, 500, 4000, 0),
                                                         "val": random_rolls(4, 500, 4000, 1),

@@ -15,7 +15,8 @@ from bench.core.resolve import resolve
 from bench.train.data import EvalSet
 from bench.train.model import SequenceModel
 from bench.train.run import fit
-from tasks.music import Music, random_rolls, write_mat
+from tasks._piano_rolls import random_rolls, write_mat
+from tasks.music import Music
 
 CPU = torch.device("cpu")
 

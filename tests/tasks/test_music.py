@@ -12,7 +12,8 @@ import torch
 from bench.core.network import build_task
 from bench.core.resolve import resolve
 from bench.train.run import fit
-from tasks.music import Music, pitches_to_roll, roll_to_pitches
+from tasks._piano_rolls import pitches_to_roll, roll_to_pitches
+from tasks.music import Music
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 JSB = SHARED_DATA / "music" / "JSB_Chorales.mat"
