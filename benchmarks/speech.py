@@ -1,7 +1,7 @@
 """Benchmark: speech waveforms (../shared/data/speech) through `bench run`, GRU and LSTM against fitted baselines.
 
-Each run uses the speech task's recommended settings (frames of 20 samples, chunks of 100 frames,
-hidden 128, Adam 2e-3, clip 1, batch 32, validate every 100 steps, at most 3,000 steps, patience
+Each run uses the speech task's recommended settings (frames of 20 samples, utterances in windows
+of 100 frames with the state carried, hidden 128, Adam 2e-3, clip 1, batch 32, validate every 100 steps, at most 3,000 steps, patience
 10 validations, test at the best validation) on one CPU thread. Beside them, two baselines fitted on
 the training split in closed form: the per-frame Gaussian (a mean and σ per position in the frame,
 the task's ``baseline`` metric) and linear prediction (the next frame as a least-squares linear
@@ -106,9 +106,10 @@ def by_loudness(run_id: str) -> tuple[list[float], float]:
         model = SequenceModel(task, config)
         model.load_state_dict(torch.load(client.download_artifacts(run_id, "model.pt", folder), weights_only=True))
     nll, targets, floor = [], [], []
+    state = None
     with torch.no_grad():
-        for batch in task.eval_batches("test", 32, 0, 0, torch.device("cpu")):
-            outputs, _ = model.eval()(batch.inputs)
+        for batch in task.eval_batches("test", 32, 0, 0, torch.device("cpu")):  # windows, the state carried
+            outputs, state = model.eval()(batch.inputs, state if batch.continues else None)
             mean, log_std = gaussian_parameters(outputs)
             nll.append(gaussian_nll(mean, log_std, batch.targets)[batch.mask].double().numpy())
             targets.append(batch.targets[batch.mask].double().numpy())
@@ -161,10 +162,11 @@ The 20 eSpeak NG utterances of `../shared/data/speech` (16 kHz, 16-bit mono; spl
 {counts['train']}/{counts['val']}/{counts['test']}), cut into frames of {FRAME} samples; the model reads frame t and predicts frame
 t+1 as a Gaussian per sample. NLL in nats per frame (summed over the {FRAME} samples) of the waveform
 divided by the training RMS ({scale:.1f} in 16-bit units; add {FRAME}·ln {scale:.1f} = {FRAME * np.log(scale):.1f} for
-the NLL of the raw 16-bit values), pooled over every transition of the test utterances, scored in
-chunks of 100 frames from a zero state as in training. MSE: the means' squared error per sample.
+the NLL of the raw 16-bit values), pooled over every transition of the test utterances, each
+utterance scored whole. MSE: the means' squared error per sample.
 Each run: the `speech` task's recommended settings (hidden 128, Adam 2e-3, gradient norm clip 1,
-batch 32 chunks of 100 frames, validate every 100 steps, at most 3,000 steps, stop after 10
+batches of up to 32 utterances in windows of 100 frames with the state carried (truncated BPTT),
+validate every 100 steps, at most 3,000 steps, stop after 10
 validations without improvement and test the best-validation weights), seed {args.seed}, one CPU thread.
 
 {table(rows + fitted)}

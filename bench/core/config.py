@@ -58,6 +58,10 @@ class TrainConfig:
     early_stop: bool = option(True, "stop as soon as validation reaches the task's target (e.g. 100% accuracy)")
     patience: int = option(0, "stop after this many validations without a better target metric, then "
                                 "evaluate the best-validation weights (0: never; train to the last step)", min=0)
+    lr_decay: float = option(1.0, "multiply the learning rate by this when more than lr_patience validations in a "
+                                  "row bring no better target metric (1: keep it constant)", above=0.0, max=1.0)
+    lr_patience: int = option(2, "validations in a row without a better target metric that lr_decay waits out",
+                              min=0)
     seed: int = option(0, "seed for weights, data and dropout: same seed, same run", min=0, max=2**31 - 1)
     device: str = option("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:N or mps")
     threads: int = option(0, "CPU threads for torch (0: 1 for small models, else one per core up to 4)", min=0)

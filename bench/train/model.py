@@ -96,14 +96,26 @@ class SequenceModel(LightningShortcuts, pl.LightningModule):
         self._seconds_before = float(checkpoint.get("rnnbench_train_seconds", 0.0))
         self._train_state = checkpoint.get("rnnbench_train_state")
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
+        """The optimizer and, with ``lr_decay`` below 1, a step-down of its learning rate when the
+        task's validation metric stops improving (PyTorch's ReduceLROnPlateau, checked at every
+        validation; Lightning saves its state in checkpoints)."""
         train = self.config.train
         params = self.parameters()
+        optimizer: torch.optim.Optimizer
         if train.optimizer == "adam":
-            return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
-        if train.optimizer == "rmsprop":
-            return torch.optim.RMSprop(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
-        return torch.optim.SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+            optimizer = torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+        elif train.optimizer == "rmsprop":
+            optimizer = torch.optim.RMSprop(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+        else:
+            optimizer = torch.optim.SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+        if train.lr_decay >= 1.0:
+            return optimizer
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=self.task.target_mode, factor=train.lr_decay, patience=train.lr_patience)
+        return {"optimizer": optimizer, "lr_scheduler": {
+            "scheduler": plateau, "monitor": f"val/{self.task.target_metric}", "interval": "step",
+            "frequency": min(train.eval_every, train.max_steps)}}
 
     # -- evaluation: metrics pooled exactly over each evaluation set ----------------------------
     def _accumulate(self, batch: Batch, batch_idx: int, dataloader_idx: int) -> None:
@@ -140,6 +152,8 @@ class SequenceModel(LightningShortcuts, pl.LightningModule):
         target = f"val/{self.task.target_metric}"
         for key, value in metrics.items():
             self.log(key, value, prog_bar=key == target)
+        if self.config.train.lr_decay < 1.0:  # where the plateau schedule has brought it
+            self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         if not self.trainer.sanity_checking:  # the task's feedback hook, e.g. a curriculum
             val = {key.split("/", 1)[1]: value for key, value in metrics.items() if key.startswith("val/")}
             for key, value in self.task.on_validation(val, self.evaluate).items():

@@ -132,3 +132,13 @@ def test_a_run_resumed_between_two_windows_of_the_same_pieces_ends_as_an_uninter
     uninterrupted = fit(config, progress=False, callbacks=[SaveAtStep()])
     resumed = fit(config, progress=False, checkpoint=str(tmp_path / "mid.ckpt"))
     assert resumed.metrics == pytest.approx(uninterrupted.metrics, rel=1e-6)
+
+
+def test_max_epochs_stops_a_dataset_run_after_that_many_passes(long_pieces):
+    config = resolve({"task": {"name": "music", "data": str(long_pieces), "bptt": 1000},
+                      "model": {"arch": "gru", "hidden_size": 8},
+                      "train": {"threads": 1, "batch_size": 4, "max_steps": 10_000, "max_epochs": 2, "eval_every": 50}})
+    task = build_task(config)
+    windows_of = [len(task.train_batches(4, 10_000, 0, CPU, max_epochs=n)) for n in (1, 2)]
+    assert 3 * 1 <= windows_of[0] < windows_of[1] <= 3 * 4 * 2  # 3 batches an epoch, 1-4 windows each
+    assert fit(config, progress=False).steps == windows_of[1]

@@ -82,3 +82,27 @@ def test_every_task_runs_with_every_architecture(task, options, arch, tmp_path):
     assert result.metrics and all(torch.isfinite(torch.tensor(v)) for v in result.metrics.values())
     target = TASKS.get(task)(TASKS.get(task).Options(**options)).target_metric
     assert f"test/{target}" in result.metrics
+
+
+def test_lr_decay_steps_the_learning_rate_down_when_validation_stops_improving():
+    from lightning.pytorch.callbacks import Callback
+
+    class Rates(Callback):
+        def __init__(self):
+            self.seen: list[tuple[float, float]] = []
+
+        def on_validation_end(self, trainer, pl_module):
+            self.seen.append((float(trainer.callback_metrics["val/seq_acc"]), trainer.optimizers[0].param_groups[0]["lr"]))
+
+    rates = Rates()
+    config = resolve({"task": {"name": "parity", "length": 4}, "model": {"arch": "gru", "hidden_size": 8},
+                      "train": {"threads": 1, "max_steps": 60, "eval_every": 2, "eval_size": 64, "lr": 0.5,
+                                "lr_decay": 0.5, "lr_patience": 1, "early_stop": False}})
+    fit(config, progress=False, callbacks=[rates])
+    lrs = [lr for _, lr in rates.seen]
+    assert lrs[0] == 0.5 and lrs[-1] < 0.5 and all(b in (a, a / 2) for a, b in zip(lrs, lrs[1:]))
+    best = -1.0  # the task's target metric, val/seq_acc, is maximised
+    for (accuracy, lr), (_, next_lr) in zip(rates.seen, rates.seen[1:]):  # halved only when it did not improve
+        if next_lr < lr:
+            assert accuracy <= best
+        best = max(best, accuracy)
