@@ -147,7 +147,7 @@ class Music(SequenceDataset):
     target_mode = "min"
     target_value = 0.0  # never reached: the run ends on patience or on the step limit
     # The plain-loop settings of issue 4, kept after trying others on the bucketed batches (dropout
-    # 0.5, hidden 256/300, lr 1e-3, batch 8, --lr-decay: issue 14's note); patience keeps the
+    # 0.5, hidden 256/300, lr 1e-3, batch 8, weight decay, --lr-decay: issue 14's note); patience keeps the
     # best-validation weights, which the papers report. bptt stays 0 (whole pieces): on Nottingham
     # they reached a lower NLL than windows of 100 or 300 frames; long-piece sets want --opt bptt=100.
     recommended: ClassVar[dict[str, Any]] = {
