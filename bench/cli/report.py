@@ -7,6 +7,7 @@ until a command runs.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -70,7 +71,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     command = " ".join(["bench report", f"--task {','.join(tasks)}"]
                        + [f"--{flag.replace('_', '-')} {getattr(args, flag)}" for flag in
                           ("arch", "out", "experiment", "tracking_uri", "storage") if getattr(args, flag)])
-    path = write_report(tasks, out, _names(args.arch) or None, args.tracking_uri, args.storage, args.experiment, command)
+    path, warnings = write_report(tasks, out, _names(args.arch) or None, args.tracking_uri, args.storage, args.experiment,
+                                  command)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {path} and {path.with_suffix('.html')} (tables: {out / 'tables'}, figures: {out / 'figures'})")
     return 0
 

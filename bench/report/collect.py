@@ -81,6 +81,8 @@ class TaskReport:
     trials: pd.DataFrame
     notes: dict[int, list[str]] = dataclasses.field(default_factory=dict)
     """Sentences to print in a section (by number): what could not be computed, and why."""
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    """What makes the comparison unfair (also printed on stderr by ``bench report``)."""
 
     def note(self, section: int, text: str) -> None:
         self.notes.setdefault(section, []).append(text)
@@ -189,6 +191,25 @@ def main_table(report: TaskReport, studies: dict[str, Any]) -> pd.DataFrame:
             "runs": runs.source,
         })
     return pd.DataFrame(rows)
+
+
+BUDGET_TOLERANCE = 0.10
+"""Parameter counts further apart than this (relative to the smallest) make a comparison unequal."""
+
+
+def budget_warning(task: str, parameters: dict[str, list[float]]) -> str | None:
+    """A warning when the compared architectures' parameter counts differ by more than 10%: a
+    bigger model winning says little about the architecture (Chung et al. 2014 and Collins et al.
+    2017 compared at equal budgets). None when they are within 10% or fewer than two are known."""
+    sizes = {arch: int(min(values)) for arch, values in parameters.items() if values}
+    if len(sizes) < 2:
+        return None
+    smallest, largest = min(sizes.values()), max(sizes.values())
+    if largest <= (1 + BUDGET_TOLERANCE) * smallest:
+        return None
+    listed = ", ".join(f"{arch} {count:,}" for arch, count in sorted(sizes.items(), key=lambda item: item[1]))
+    return (f"{task}: the compared architectures' parameter counts differ by more than "
+            f"{BUDGET_TOLERANCE:.0%} ({listed}); compare at an equal budget, e.g. `--params {smallest}`")
 
 
 def pairwise_table(report: TaskReport) -> pd.DataFrame:
@@ -346,6 +367,10 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
             report.note(1, f"{arch}: no finished runs on this task")
     studies = open_studies(storage, {r.study for r in chosen.values() if r.study})
     report.main = main_table(report, studies)
+    unequal = budget_warning(task, {a: r.values("metrics.num_parameters") for a, r in chosen.items()})
+    if unequal:
+        report.warnings.append(unequal)
+        report.note(1, unequal)
     report.pairwise = pairwise_table(report)
     report.curves = metric_histories(tracker.client, report)
     report.lengths = length_table(report)

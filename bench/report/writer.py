@@ -182,8 +182,10 @@ def provenance(doc: Document, reports: Sequence[TaskReport], command: str, track
 
 
 def write_report(tasks: Sequence[str], out: Path, archs: Sequence[str] | None = None, tracking_uri: str | None = None,
-                 storage: str | None = None, experiment: str | None = None, command: str = "bench report") -> Path:
-    """Build the whole report for ``tasks`` into ``out``; returns the path of ``report.md``."""
+                 storage: str | None = None, experiment: str | None = None,
+                 command: str = "bench report") -> tuple[Path, list[str]]:
+    """Build the whole report for ``tasks`` into ``out``; returns the path of ``report.md`` and the
+    warnings written into it (e.g. unequal parameter budgets), for the caller to show."""
 
     out = Path(out)
     collected = [collect(t, archs, tracking_uri, storage, experiment) for t in tasks]
@@ -209,10 +211,13 @@ def write_report(tasks: Sequence[str], out: Path, archs: Sequence[str] | None = 
     archs_seen = list(dict.fromkeys(a for r in reports for a in r.arch_runs))
     final.text(f"Architectures {', '.join(archs_seen)} on {names}. Tables are also in `tables/` (CSV, LaTeX), "
                "figures in `figures/` (PNG, SVG).")
+    warnings = [w for r in reports for w in r.warnings]
+    for warning in warnings:
+        final.text(f"**Warning:** {warning}.")
     for _number, section in doc.items():
         final.heading(section.title, 2)
         final.blocks += section.blocks
-    return _write(final, tables, out)
+    return _write(final, tables, out), warnings
 
 
 def _write(doc: Document, tables: dict[str, pd.DataFrame], out: Path) -> Path:

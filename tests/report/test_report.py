@@ -48,7 +48,7 @@ def swept(tmp_path_factory):
     runs = client.search_runs([experiment.experiment_id])
     seeds = {arch: [r for r in runs if r.data.tags.get("sweep.role") == "seed" and r.data.tags["arch"] == arch]
              for arch in ("gru", "lstm")}
-    return SimpleNamespace(store=store, out=out, client=client, seeds=seeds, stdout=report.stdout,
+    return SimpleNamespace(store=store, out=out, client=client, seeds=seeds, stdout=report.stdout, stderr=report.stderr,
                            md=(out / "report.md").read_text(), html=(out / "report.html").read_text(),
                            optuna=f"sqlite:///{store}/optuna.db")
 
@@ -71,6 +71,22 @@ def test_the_report_has_every_section_its_figures_and_its_tables(swept):
     for name in ("main-addition", "pairwise-addition", "win-matrix", "lengths-addition", "importance-addition", "runs"):
         assert (swept.out / "tables" / f"{name}.csv").exists()
         assert "\\begin{tabular}" in (swept.out / "tables" / f"{name}.tex").read_text()
+
+
+def test_unequal_parameter_budgets_are_a_warning_in_the_report_and_on_stderr(swept):
+    sizes = {arch: int(runs[0].data.metrics["num_parameters"]) for arch, runs in swept.seeds.items()}
+    assert sizes["lstm"] > 1.1 * sizes["gru"]  # both at hidden 16: the LSTM has a third more weights
+    expected = f"parameter counts differ by more than 10% (gru {sizes['gru']:,}, lstm {sizes['lstm']:,})"
+    assert expected in swept.md and f"--params {sizes['gru']}" in swept.md
+    assert f"warning: addition: the compared architectures' {expected}" in swept.stderr
+
+
+def test_budgets_within_ten_percent_are_not_warned_about():
+    from bench.report.collect import budget_warning
+
+    assert budget_warning("music", {"gru": [20_100.0, 20_100.0], "lstm": [20_900.0], "vanilla": [19_800.0]}) is None
+    assert budget_warning("music", {"gru": [20_000.0], "lstm": []}) is None  # one size known: nothing to compare
+    assert "vanilla 18,000, lstm 20,000" in budget_warning("music", {"lstm": [20_000.0], "vanilla": [18_000.0]})
 
 
 def test_main_table_is_the_seed_reruns_mean_and_t_interval_with_the_best_trials_parameters(swept):
