@@ -33,7 +33,7 @@ from torch import Tensor
 
 from bench.core.metrics import Metric
 from bench.core.options import option
-from bench.core.task import Batch, Split, Task, to_device
+from bench.core.task import Batch, Split, Task
 
 Example = tuple[Tensor, Tensor]
 """One sequence: ``(inputs, targets)``, both with the time steps first and of the same length."""
@@ -176,9 +176,7 @@ class SequenceDataset(Task):
         examples = sorted(self.examples(split, batch_size), key=lambda e: len(e[0]))
         batches: list[Batch] = []
         for i in range(0, len(examples), batch_size):
-            batch = self.collate(examples[i:i + batch_size])
-            batches += windows(Batch(to_device(batch.inputs, device), to_device(batch.targets, device),
-                                     to_device(batch.mask, device)), self.options.bptt)
+            batches += windows(self.collate(examples[i:i + batch_size]).to(device), self.options.bptt)
         return batches
 
     def data_statistics(self, batch_size: int, seed: int) -> dict[str, float]:

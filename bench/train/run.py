@@ -122,7 +122,7 @@ def fit(
     trainer.fit(model, datamodule=data, ckpt_path=checkpoint, weights_only=False)
     seconds = model.seconds_trained  # a resumed run's includes the time before its checkpoint
     steps = trainer.global_step
-    stop_reason = stopping.restore_best(model)
+    stop_reason = stopping.restore_best(model, steps)
 
     trainer.test(model, datamodule=data, verbose=False)
     return RunResult(

@@ -1,6 +1,6 @@
 """When a run stops, and which weights it is evaluated with.
 
-Three rules, from :class:`~bench.core.config.TrainConfig`: the step limit; ``early_stop`` (stop as
+Three rules, from :class:`~bench.core.config.TrainConfig`: the step limit (or a dataset's ``max_epochs``); ``early_stop`` (stop as
 soon as validation reaches the task's target); ``patience`` (stop after that many validations
 without a better target metric, then evaluate the best-validation weights, as early stopping means).
 """
@@ -50,6 +50,8 @@ class Stopping:
     patience: int
     stopper: EarlyStopping | None
     best: BestWeights | None
+    max_steps: int = 0
+    max_epochs: int = 0
 
     @classmethod
     def for_run(cls, task: Task, train: TrainConfig) -> Stopping:
@@ -67,25 +69,28 @@ class Stopping:
                 check_finite=False,  # a non-finite loss is a failure, raised by the model
             )
         best = BestWeights(monitor, task.target_mode) if train.patience else None
-        return cls(monitor, train.patience, stopper, best)
+        return cls(monitor, train.patience, stopper, best, train.max_steps, train.max_epochs)
 
     @property
     def callbacks(self) -> list[Callback]:
         return [c for c in (self.stopper, self.best) if c is not None]
 
-    def reason(self) -> str:
-        """Why training ended: ``target reached``, ``no better ... for N validations`` or ``step limit``."""
+    def reason(self, steps: int) -> str:
+        """Why training ended after ``steps`` updates: ``target reached``, ``no better ... for N
+        validations``, ``epoch limit (N)`` (a dataset's ``max_epochs`` passes) or ``step limit``."""
         stopped = self.stopper.stopping_reason if self.stopper is not None else None
         text = str(stopped) if stopped is not None else ""
         if "THRESHOLD" in text:
             return "target reached"
         if "PATIENCE" in text:
             return f"no better {self.monitor} for {self.patience} validations"
+        if self.max_epochs and steps < self.max_steps:
+            return f"epoch limit ({self.max_epochs})"
         return "step limit"
 
-    def restore_best(self, model: pl.LightningModule) -> str:
+    def restore_best(self, model: pl.LightningModule, steps: int) -> str:
         """Load the best-validation weights (with ``patience``); the stop reason, saying so."""
-        reason = self.reason()
+        reason = self.reason(steps)
         if self.best is not None and self.best.state is not None:
             model.load_state_dict(self.best.state)
             reason += f"; evaluated the best {self.monitor} ({self.best.value:.4g} at step {self.best.step})"

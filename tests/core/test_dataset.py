@@ -141,4 +141,5 @@ def test_max_epochs_stops_a_dataset_run_after_that_many_passes(long_pieces):
     task = build_task(config)
     windows_of = [len(task.train_batches(4, 10_000, 0, CPU, max_epochs=n)) for n in (1, 2)]
     assert 3 * 1 <= windows_of[0] < windows_of[1] <= 3 * 4 * 2  # 3 batches an epoch, 1-4 windows each
-    assert fit(config, progress=False).steps == windows_of[1]
+    result = fit(config, progress=False)
+    assert result.steps == windows_of[1] and result.stop_reason == "epoch limit (2)"
