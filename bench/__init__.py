@@ -1,6 +1,6 @@
 """rnnbench: which recurrent architecture is best for this kind of sequence, and how sure are we?
 
-This module is the whole surface a plugin needs: a task or an architecture file imports from
+This module is the whole surface a plugin needs: a task, architecture or study file imports from
 ``bench`` alone (``from bench import Batch, SyntheticTask, option, register_task``). The names are
 loaded on first use (PEP 562), so that ``bench --help`` does not import torch.
 
@@ -12,7 +12,8 @@ import-linter contracts check this in CI):
 - ``bench.tracking``  where results live: the MLflow store and its reading back, Optuna storage
 - ``bench.train``     one run: the Lightning module and data, the compile decision, checkpoints
 - ``bench.sweep``     many runs: Optuna studies, search spaces, worker processes
-- ``bench.report``    reading runs back into tables, statistics and figures (it never trains)
+- ``bench.report``    reading runs back into tables, statistics, verdicts and figures (it never trains)
+- ``bench.study``     published comparisons (``studies/``): run as sweeps, reported claim by claim
 - ``bench.cli``       the ``bench`` command
 """
 from __future__ import annotations
@@ -30,7 +31,19 @@ if TYPE_CHECKING:
     from bench.core.errors import RunFailed, UsageError
     from bench.core.metrics import LOG_STD_MIN, Metric, gaussian_nll
     from bench.core.options import NoOptions, option
-    from bench.core.registry import register_architecture, register_task
+    from bench.core.registry import register_architecture, register_study, register_task
+    from bench.core.study import (
+        Arm,
+        Beats,
+        ClosesGap,
+        Data,
+        Experiment,
+        MostImportant,
+        NoConsistentWinner,
+        Published,
+        Scale,
+        Study,
+    )
     from bench.core.task import Batch, Split, SyntheticOptions, SyntheticTask, Task, to_device
 
 _PUBLIC = {
@@ -43,6 +56,9 @@ _PUBLIC = {
     "LOG_STD_MIN": "bench.core.metrics", "Metric": "bench.core.metrics", "gaussian_nll": "bench.core.metrics",
     "NoOptions": "bench.core.options", "option": "bench.core.options",
     "register_architecture": "bench.core.registry", "register_task": "bench.core.registry",
+    "register_study": "bench.core.registry",
+    **{name: "bench.core.study" for name in ("Arm", "Beats", "ClosesGap", "Data", "Experiment", "MostImportant",
+                                             "NoConsistentWinner", "Published", "Scale", "Study")},
     "Batch": "bench.core.task", "Split": "bench.core.task", "SyntheticOptions": "bench.core.task",
     "SyntheticTask": "bench.core.task", "Task": "bench.core.task", "to_device": "bench.core.task",
 }
@@ -51,6 +67,8 @@ __all__ = [
     "ModelConfig", "NoOptions", "RunFailed", "SequenceDataset", "Split", "State", "SteppedRecurrent",
     "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key",
     "gaussian_nll", "next_step", "option", "register_architecture", "register_task", "to_device",
+    "register_study", "Arm", "Beats", "ClosesGap", "Data", "Experiment", "MostImportant", "NoConsistentWinner",
+    "Published", "Scale", "Study",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri
+from bench.cli.study import add_study_parser, cmd_study
 from bench.core.errors import RunFailed, UsageError
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ EXAMPLES = """examples:
   bench sweep --task parity --arch gru,lstm --trials 50 --workers 2 --seeds 5
   bench reproduce RUN_ID                          rerun a logged run, compare every metric
   bench run --resume RUN_ID                       continue a killed run from its last checkpoint
+  bench study list                                published comparisons to rerun (bench study --help)
+  bench study run chung2014 --scale laptop        one, claim by claim; then bench study report chung2014
 """
 
 
@@ -106,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample_parser(sub)
     _add_sweep_parser(sub)
     add_report_parsers(sub)
+    add_study_parser(sub)
     _add_reproduce_parser(sub)
     return parser
 
@@ -354,7 +358,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "runs": cmd_runs, "sample": cmd_sample, "sweep": cmd_sweep,
-            "reproduce": cmd_reproduce}
+            "reproduce": cmd_reproduce, "study": cmd_study}
 COMMANDS.update(REPORT_COMMANDS)
 
 

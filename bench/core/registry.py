@@ -1,12 +1,12 @@
-"""Name → class registries for tasks and architectures.
+"""Name → class registries for tasks, architectures and studies.
 
 A plugin registers itself in its own file with a decorator::
 
     @register_task("parity")
     class Parity(SyntheticTask): ...
 
-The registry imports every public module of the ``tasks`` and ``architectures`` packages the first
-time a name is looked up, so adding a task or an architecture is adding one file: no list to edit.
+The registry imports every public module of the ``tasks``, ``architectures`` and ``studies``
+packages the first time a name is looked up, so adding one is adding one file: no list to edit.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bench.core.errors import UsageError
 
 if TYPE_CHECKING:  # the plugin bases import torch: not at start-up, which `bench list` needs fast
     from bench.core.architecture import Architecture
+    from bench.core.study import Study
     from bench.core.task import Task
 
 
@@ -131,6 +132,8 @@ def _registered_in(path: Path, kind: str, found: dict[str, str]) -> dict[str, st
 
 TASKS: Registry[Task] = Registry("task", "tasks")
 ARCHITECTURES: Registry[Architecture] = Registry("architecture", "architectures")
+STUDIES: Registry[Study] = Registry("study", "studies")
 
 register_task = TASKS.register
 register_architecture = ARCHITECTURES.register
+register_study = STUDIES.register

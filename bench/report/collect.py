@@ -22,7 +22,7 @@ import dataclasses
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,12 @@ class TaskReport:
     """Sentences to print in a section (by number): what could not be computed, and why."""
     warnings: list[str] = dataclasses.field(default_factory=list)
     """What makes the comparison unfair (also printed on stderr by ``bench report``)."""
+    label: str = ""
+    """The name headings, tables and figures use (a study's experiment name); default the task."""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.task
 
     def note(self, section: int, text: str) -> None:
         self.notes.setdefault(section, []).append(text)
@@ -130,6 +136,20 @@ def choose_runs(frame: pd.DataFrame, arch: str) -> ArchRuns | None:
         return None
     study = trials["tags.sweep.study"].iloc[0]
     return ArchRuns(arch, trials.iloc[[0]], f"no seed reruns: the newest trial of study `{study}` alone (n = 1)", study)
+
+
+def choose_study_runs(frame: pd.DataFrame, label: str, study: str) -> ArchRuns | None:
+    """A study arm's runs: the seed reruns of its sweep study ``study``, else its newest trial alone."""
+    tags = frame.get("tags.sweep.study", pd.Series(index=frame.index, dtype=object))
+    mine = frame[tags == study]
+    role = mine.get("tags.sweep.role", pd.Series(index=mine.index, dtype=object))
+    seeds, trials = mine[role == "seed"], mine[role == "trial"]
+    if not seeds.empty:
+        return ArchRuns(label, seeds, f"{len(seeds)} seed reruns of the best trial of sweep study `{study}`", study)
+    if not trials.empty:
+        return ArchRuns(label, trials.iloc[[0]], f"no seed reruns: the newest trial of study `{study}` alone (n = 1)",
+                        study)
+    return None
 
 
 def load_run_config(client: MlflowClient, run_id: str) -> RunConfig:
@@ -344,8 +364,13 @@ def open_studies(storage_url: str | None, names: set[str]) -> dict[str, Any]:
 
 
 def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | None = None,
-            storage: str | None = None, experiment: str | None = None) -> tuple[TaskReport, Any]:
-    """Read ``task``'s experiment and studies into a :class:`TaskReport` (and return the MLflow client)."""
+            storage: str | None = None, experiment: str | None = None, arms: Mapping[str, str] | None = None,
+            label: str = "") -> tuple[TaskReport, Any]:
+    """Read ``task``'s experiment and studies into a :class:`TaskReport` (and return the MLflow client).
+
+    ``arms`` (a study's experiment): label → sweep study name; each label's runs are that study's
+    seed reruns (:func:`choose_study_runs`) instead of an architecture's (``archs`` is then ignored),
+    and ``label`` names the report."""
 
     TASKS.get(task)  # an unknown name is a did-you-mean usage error
     name = experiment or task
@@ -355,13 +380,19 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
     frame = _finished(frame) if not frame.empty else frame
     if frame.empty:
         raise UsageError(missing)
-    wanted = list(archs) if archs else sorted(frame["tags.arch"].dropna().unique())
-    chosen = {a: r for a in wanted if (r := choose_runs(frame, a)) is not None}
+    if arms:
+        wanted = list(arms)
+        chosen = {a: r for a, study in arms.items() if (r := choose_study_runs(frame, a, study)) is not None}
+    else:
+        wanted = list(archs) if archs else sorted(frame["tags.arch"].dropna().unique())
+        chosen = {a: r for a in wanted if (r := choose_runs(frame, a)) is not None}
     if not chosen:
         raise UsageError(f"no finished runs of {', '.join(wanted)} on task {task!r} in {uri}")
     config = load_run_config(tracker.client, next(iter(chosen.values())).runs["run_id"].iloc[0])
     metric, mode, target = _target(config)
-    report = TaskReport(task, name, metric, mode, target, dict(config.task.options), chosen, *[pd.DataFrame()] * 6)
+    empty = pd.DataFrame()
+    report = TaskReport(task, name, metric, mode, target, dict(config.task.options), chosen, main=empty,
+                        pairwise=empty, curves=empty, lengths=empty, importance=empty, trials=empty, label=label)
     for arch in wanted:
         if arch not in chosen:
             report.note(1, f"{arch}: no finished runs on this task")

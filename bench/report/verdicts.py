@@ -9,9 +9,10 @@ seeds per architecture; the verdict says what those seeds support, and nothing e
 * **contradicted** — it lies entirely below 0 (B is significantly better);
 * **inconclusive** — it contains 0 (or there are too few seeds for an interval). The report then
   says how many seeds per architecture a two-sided test at α = 0.05 would need to detect the
-  observed difference with 80% power, by the normal approximation
-  n = 2·(z₀.₉₇₅ + z₀.₈)²·s²/δ², with s² the average of the two sample variances and δ the observed
-  difference — a planning figure, which assumes the observed effect is the true one.
+  observed difference with 80% power: n = 2·(t₀.₉₇₅ + t₀.₈)²·s²/δ², with s² the average of the two
+  sample variances, δ the observed difference and the t quantiles at df = 2n − 2 (solved by
+  iteration from the normal approximation, which at 2–3 seeds would promise far too few) — a
+  planning figure, which assumes the observed effect is the true one.
 """
 from __future__ import annotations
 
@@ -61,16 +62,22 @@ class Verdict:
 
 def seeds_for_power(a: Sequence[float], b: Sequence[float], alpha: float = stats.ALPHA, power: float = POWER) -> float:
     """Seeds per side for a two-sided test at ``alpha`` to detect the observed difference with ``power``
-    (normal approximation, see the module docstring); inf when the means are equal, NaN with fewer
-    than 2 values on a side."""
+    (see the module docstring); inf when the means are equal, NaN with fewer than 2 values on a side."""
     if len(a) < 2 or len(b) < 2:
         return math.nan
     delta = stats.mean(a) - stats.mean(b)
     variance = (stats.sample_variance(a) + stats.sample_variance(b)) / 2
     if delta == 0:
         return math.inf
-    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
-    return max(2.0, math.ceil(2 * z * z * variance / (delta * delta)))
+    ratio = 2 * variance / (delta * delta)
+    n = max(2.0, math.ceil((norm.ppf(1 - alpha / 2) + norm.ppf(power)) ** 2 * ratio))
+    for _ in range(100):  # t quantiles at df = 2n − 2, until n stops moving
+        df = 2 * n - 2
+        better = max(2.0, math.ceil((stats.t_quantile(1 - alpha / 2, df) + stats.t_quantile(power, df)) ** 2 * ratio))
+        if better == n:
+            break
+        n = better
+    return n
 
 
 def judge(better: str, better_values: Sequence[float], worse: str, worse_values: Sequence[float],
@@ -89,3 +96,175 @@ def judge(better: str, better_values: Sequence[float], worse: str, worse_values:
     needed = seeds_for_power(a, b) if outcome == "inconclusive" else None
     return Verdict(outcome, better, worse, comparison.diff, comparison.low, comparison.high, comparison.p,
                    comparison.n_a, comparison.n_b, needed)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimVerdict:
+    """The verdict on one claim of a study, over the experiments it names."""
+
+    statement: str
+    outcome: Outcome
+    evidence: tuple[str, ...]
+    """One sentence per experiment (or per analysis): the test, the effect and its interval, n."""
+    seeds_needed: float | None = None
+    """Inconclusive only: seeds per arm that would settle it (80% power at the observed effects)."""
+
+    def needed_text(self) -> str:
+        if self.outcome != "inconclusive" or self.seeds_needed is None:
+            return "—"
+        if math.isnan(self.seeds_needed):
+            return "too few seeds to estimate"
+        return "no effect observed" if math.isinf(self.seeds_needed) else f"≈ {self.seeds_needed:.0f} per arm"
+
+
+Samples = tuple[Sequence[float], Sequence[float]]
+"""The two arms' values (over seeds) on one experiment."""
+
+
+def _not_run(missing: Sequence[str]) -> str:
+    return f"{', '.join(missing)}: not run (no finished runs of both arms), so not judged" if missing else ""
+
+
+def _largest_need(verdicts: Sequence[Verdict]) -> float | None:
+    needs = [v.seeds_needed for v in verdicts if v.outcome == "inconclusive" and v.seeds_needed is not None]
+    if not needs:
+        return None
+    finite = [n for n in needs if not math.isnan(n)]
+    return max(finite) if finite else math.nan
+
+
+def judge_beats(statement: str, better: str, worse: str, samples: dict[str, Samples | None],
+                modes: dict[str, Literal["min", "max"]]) -> ClaimVerdict:
+    """"``better`` beats ``worse`` on every experiment": reproduced if reproduced on each experiment
+    that ran, contradicted if contradicted on any, inconclusive otherwise (or if none ran)."""
+    verdicts = {name: judge(better, pair[0], worse, pair[1], modes[name]) for name, pair in samples.items() if pair}
+    missing = [name for name, pair in samples.items() if not pair]
+    evidence = tuple(f"{name}: {v.sentence()}" for name, v in verdicts.items()) + tuple(
+        filter(None, [_not_run(missing)]))
+    outcomes = {v.outcome for v in verdicts.values()}
+    if not verdicts:
+        outcome: Outcome = "inconclusive"
+    elif "contradicted" in outcomes:
+        outcome = "contradicted"
+    elif outcomes == {"reproduced"}:
+        outcome = "reproduced"
+    else:
+        outcome = "inconclusive"
+    return ClaimVerdict(statement, outcome, evidence,
+                        _largest_need(list(verdicts.values())) if outcome == "inconclusive" else None)
+
+
+def judge_no_consistent_winner(statement: str, a: str, b: str, samples: dict[str, Samples | None],
+                               modes: dict[str, Literal["min", "max"]]) -> ClaimVerdict:
+    """"Neither ``a`` nor ``b`` wins everywhere": reproduced when each is significantly better on at
+    least one experiment; contradicted when one of them is significantly better on every experiment
+    that ran (two at least: one experiment cannot show consistency); inconclusive otherwise — no
+    significant difference is not evidence of a tie."""
+    verdicts = {name: judge(a, pair[0], b, pair[1], modes[name]) for name, pair in samples.items() if pair}
+    missing = [name for name, pair in samples.items() if not pair]
+    evidence = tuple(f"{name}: {v.sentence()}" for name, v in verdicts.items()) + tuple(
+        filter(None, [_not_run(missing)]))
+    outcomes = [v.outcome for v in verdicts.values()]
+    if "reproduced" in outcomes and "contradicted" in outcomes:
+        outcome: Outcome = "reproduced"
+    elif len(outcomes) >= 2 and (set(outcomes) == {"reproduced"} or set(outcomes) == {"contradicted"}):
+        outcome = "contradicted"
+    else:
+        outcome = "inconclusive"
+    return ClaimVerdict(statement, outcome, evidence,
+                        _largest_need(list(verdicts.values())) if outcome == "inconclusive" else None)
+
+
+BOOTSTRAP_ROUNDS = 4000
+
+
+def gap_closed(arm: Sequence[float], baseline: Sequence[float], target: Sequence[float],
+               mode: Literal["min", "max"], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> tuple[float, float, float]:
+    """The fraction of the gap from ``baseline`` to ``target`` that ``arm`` closes,
+    (mean baseline − mean arm) / (mean baseline − mean target) (signs flipped when higher is
+    better), and its 95% percentile-bootstrap interval (each arm's seeds resampled; seeded, so the
+    same values give the same interval)."""
+    import random
+
+    def fraction(x: Sequence[float], base: Sequence[float], goal: Sequence[float]) -> float:
+        sign = 1.0 if mode == "min" else -1.0
+        gap = sign * (stats.mean(base) - stats.mean(goal))
+        return sign * (stats.mean(base) - stats.mean(x)) / gap if gap != 0 else math.nan
+
+    rng = random.Random(seed)
+    draws = sorted(f for f in (fraction(rng.choices(arm, k=len(arm)), rng.choices(baseline, k=len(baseline)),
+                                        rng.choices(target, k=len(target))) for _ in range(rounds))
+                   if math.isfinite(f))
+    if len(draws) < rounds // 2:
+        return fraction(arm, baseline, target), math.nan, math.nan
+    return fraction(arm, baseline, target), draws[int(0.025 * len(draws))], draws[int(0.975 * len(draws)) - 1]
+
+
+def judge_closes_gap(statement: str, arm: str, baseline: str, target: str, fraction: float,
+                     samples: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]] | None],
+                     modes: dict[str, Literal["min", "max"]]) -> ClaimVerdict:
+    """"``arm`` closes at least ``fraction`` of the gap from ``baseline`` to ``target``" on every
+    experiment: per experiment, reproduced if the bootstrap interval of the closed fraction lies
+    above ``fraction``, contradicted if below, else inconclusive; combined as for :func:`judge_beats`.
+    The gap itself must be significant (Welch) for the fraction to mean anything; where it is not,
+    that experiment is inconclusive. Seeds needed (inconclusive): the interval's half-width shrinks
+    as 1/√n, so n·(half-width / |closed − fraction|)²·((z₀.₉₇₅ + z₀.₈)/z₀.₉₇₅)² per arm."""
+    evidence, outcomes, needs = [], [], []
+    for name, triple in samples.items():
+        if not triple or min(map(len, triple)) < 2:
+            evidence.append(f"{name}: not run, or fewer than 2 seeds per arm, so not judged")
+            continue
+        values, base, goal = triple
+        gap = judge(target, goal, baseline, base, modes[name])
+        closed, low, high = gap_closed(values, base, goal, modes[name])
+        n = min(map(len, triple))
+        if gap.outcome != "reproduced" or not math.isfinite(low):
+            outcome: Outcome = "inconclusive"
+            need = gap.seeds_needed if gap.seeds_needed is not None else math.nan
+            text = (f"{name}: the gap itself is not established ({gap.sentence()}); {arm} closes "
+                    f"{closed:.0%} of it")
+        else:
+            outcome = "reproduced" if low >= fraction else "contradicted" if high < fraction else "inconclusive"
+            z = norm.ppf(1 - stats.ALPHA / 2)
+            half, distance = (high - low) / 2, abs(closed - fraction)
+            need = (math.inf if distance == 0 else
+                    max(2.0, math.ceil(n * (half / distance) ** 2 * ((z + norm.ppf(POWER)) / z) ** 2)))
+            text = (f"{name}: {outcome}: {arm} closes {closed:.0%} of the {baseline}→{target} gap "
+                    f"(bootstrap 95% CI [{low:.0%}, {high:.0%}], claimed ≥ {fraction:.0%}; n = {n} per arm; "
+                    f"gap {gap.effect:+.4g}, Welch p = {gap.p:.3g})")
+        evidence.append(text)
+        outcomes.append(outcome)
+        if outcome == "inconclusive":
+            needs.append(need)
+    combined: Outcome = ("contradicted" if "contradicted" in outcomes else
+                         "reproduced" if outcomes and set(outcomes) == {"reproduced"} else "inconclusive")
+    finite = [n for n in needs if not math.isnan(n)]
+    need_all = (max(finite) if finite else math.nan) if combined == "inconclusive" and needs else None
+    return ClaimVerdict(statement, combined, tuple(evidence), need_all)
+
+
+def judge_most_important(statement: str, parameter: str, rankings: dict[str, list[dict[str, float]] | None]) -> ClaimVerdict:
+    """"``parameter`` is the most important hyperparameter": per study (experiment × arm), the
+    share of bootstrap refits of fANOVA (trials resampled) in which it ranks first — reproduced at
+    95% or more, contradicted at 5% or less, inconclusive between (more trials would settle it; the
+    claim is about trials, not seeds, so no seed count is given). Combined as for :func:`judge_beats`."""
+    evidence, outcomes = [], []
+    for name, fits in rankings.items():
+        if not fits:
+            evidence.append(f"{name}: too few complete tuning trials for fANOVA, so not judged")
+            continue
+        first = sum(1 for fit in fits if fit and max(fit, key=lambda k: fit[k]) == parameter) / len(fits)
+        mean_share = stats.mean([fit.get(parameter, 0.0) for fit in fits])
+        outcome: Outcome = "reproduced" if first >= 0.95 else "contradicted" if first <= 0.05 else "inconclusive"
+        leaders: dict[str, int] = {}
+        for fit in fits:
+            if fit:
+                top = max(fit, key=lambda k: fit[k])
+                leaders[top] = leaders.get(top, 0) + 1
+        ranked = ", ".join(f"{k} {v / len(fits):.0%}" for k, v in sorted(leaders.items(), key=lambda kv: -kv[1]))
+        evidence.append(f"{name}: {outcome}: {parameter} ranks first in {first:.0%} of {len(fits)} bootstrap fANOVA "
+                        f"fits (mean importance {mean_share:.2f}; first place: {ranked})")
+        outcomes.append(outcome)
+    combined: Outcome = ("contradicted" if "contradicted" in outcomes else
+                         "reproduced" if outcomes and set(outcomes) == {"reproduced"} else "inconclusive")
+    return ClaimVerdict(statement, combined, tuple(evidence), None)

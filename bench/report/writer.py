@@ -70,7 +70,7 @@ def gradient_summary(gradients: pd.DataFrame) -> pd.DataFrame:
 
 def _task_sections(doc: dict[int, Document], report: TaskReport, client: MlflowClient, out: Path) -> dict[str, pd.DataFrame]:
     """Add one task's part of every section; return its tables for writing."""
-    task, fig_dir = report.task, out / "figures"
+    task, fig_dir = report.name, out / "figures"
     tables: dict[str, pd.DataFrame] = {f"main-{task}": report.main, f"pairwise-{task}": report.pairwise}
     direction = "higher" if report.mode == "max" else "lower"
     options = ", ".join(f"{k}={v}" for k, v in sorted(report.options.items())) or "defaults"
@@ -161,7 +161,7 @@ def provenance(doc: Document, reports: Sequence[TaskReport], command: str, track
     for report in reports:
         for arch, runs in report.arch_runs.items():
             for _, run in runs.runs.iterrows():
-                rows.append({"task": report.task, "arch": arch, "run_id": run["run_id"],
+                rows.append({"task": report.name, "arch": arch, "run_id": run["run_id"],
                              "seed": run.get("params.train.seed"), "made by": run.get("tags.mlflow.source.name"),
                              "study": run.get("tags.sweep.study") or "", "git_commit": run.get("tags.git_commit"),
                              "device": run.get("tags.device"),
@@ -187,14 +187,21 @@ def write_report(tasks: Sequence[str], out: Path, archs: Sequence[str] | None = 
     """Build the whole report for ``tasks`` into ``out``; returns the path of ``report.md`` and the
     warnings written into it (e.g. unequal parameter budgets), for the caller to show."""
 
-    out = Path(out)
     collected = [collect(t, archs, tracking_uri, storage, experiment) for t in tasks]
+    return write_collected(collected, Path(out), f"rnnbench report: {', '.join(tasks)}", command, tracking_uri, storage)
+
+
+def write_collected(collected: Sequence[tuple[TaskReport, MlflowClient]], out: Path, title: str, command: str,
+                    tracking_uri: str | None = None, storage: str | None = None, lead: Document | None = None,
+                    lead_tables: dict[str, pd.DataFrame] | None = None) -> tuple[Path, list[str]]:
+    """Write the report of already collected tasks into ``out``, ``lead``'s blocks (a study's
+    claims and published numbers) first; returns the path of ``report.md`` and its warnings."""
     reports = [r for r, _ in collected]
     sections = {1: "1. Main results", 2: "2. Pairwise comparison", 3: "3. Learning curves",
                 4: "4. Length generalisation", 5: "5. Hyperparameter importance", 6: "6. Inside the models",
                 7: "7. How this was produced"}
     doc = {k: Document(title) for k, title in sections.items()}
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, pd.DataFrame] = dict(lead_tables or {})
     for report, client in collected:
         tables.update(_task_sections(doc, report, client, out))
     matrix = win_matrix(reports)
@@ -206,18 +213,20 @@ def write_report(tasks: Sequence[str], out: Path, archs: Sequence[str] | None = 
     tables["runs"] = provenance(doc[7], reports, command, tracking_uri or default_tracking_uri(),
                                 storage or default_storage_url())
 
-    names = ", ".join(tasks)
-    final = Document(f"rnnbench report: {names}")
+    names = ", ".join(r.name for r in reports)
+    final = Document(title)
     archs_seen = list(dict.fromkeys(a for r in reports for a in r.arch_runs))
     final.text(f"Architectures {', '.join(archs_seen)} on {names}. Tables are also in `tables/` (CSV, LaTeX), "
                "figures in `figures/` (PNG, SVG).")
     warnings = [w for r in reports for w in r.warnings]
     for warning in warnings:
         final.text(f"**Warning:** {warning}.")
+    if lead is not None:
+        final.blocks += lead.blocks
     for _number, section in doc.items():
         final.heading(section.title, 2)
         final.blocks += section.blocks
-    return _write(final, tables, out), warnings
+    return _write(final, tables, Path(out)), warnings
 
 
 def _write(doc: Document, tables: dict[str, pd.DataFrame], out: Path) -> Path:

@@ -102,6 +102,20 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def machine_name() -> str:
+    """The machine in a few words (CPU model and cores, and the GPU if there is one): studies report
+    the hours they took, which mean little without it."""
+    text = f"{cpu_name()}, {os.cpu_count()} cores"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            text += f", {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return text
+
+
 def git_commit() -> str:
     """The commit of the rnnbench source that runs (``+dirty`` if it has uncommitted changes)."""
     source = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import torch
 from bench.core.config import RunConfig
 from bench.core.errors import RunFailed, UsageError
 from bench.tracking.logger import MLflowMetricsLogger
-from bench.tracking.store import Tracker, git_commit, package_versions
+from bench.tracking.store import Tracker, git_commit, machine_name, package_versions
 from bench.train.checkpoints import MLflowCheckpoints, prepare_resume
 
 if TYPE_CHECKING:
@@ -108,13 +108,14 @@ class TrackedRun:
 
 
 def standard_tags(config: RunConfig) -> Tags:
-    """What every run is tagged with: task, architecture, seed, code and package versions, device."""
+    """What every run is tagged with: task, architecture, seed, code and package versions, device and machine."""
     return {
         "task": config.task.name,
         "arch": config.model.arch,
         "seed": config.train.seed,
         "git_commit": git_commit(),
         "device": "cuda" if torch.cuda.is_available() and config.train.device != "cpu" else "cpu",
+        "machine": machine_name(),
         "mlflow.source.name": "bench run",
         **{f"version.{k}": v for k, v in package_versions().items()},
     }

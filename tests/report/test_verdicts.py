@@ -32,10 +32,20 @@ def test_overlapping_seeds_are_inconclusive_with_the_seeds_needed_by_hand():
     a, b = [8.40, 8.50, 8.45], [8.48, 8.52, 8.44]
     verdict = judge("gru", a, "lstm", b, mode="min")
     assert verdict.outcome == "inconclusive" and verdict.low < 0 < verdict.high
-    # By hand: δ = 8.48 − 8.45 = 0.03; s_a² = 0.0025, s_b² = 0.0016, s² = 0.00205;
-    # n = 2 (1.959964 + 0.841621)² s² / δ² = 2 · 7.848879 · 0.00205 / 0.0009 = 35.76 → 36 seeds each.
-    assert verdict.seeds_needed == 36
-    assert "≈ 36 seeds each" in verdict.sentence()
+    # By hand: δ = 8.48 − 8.45 = 0.03; s_a² = 0.0025, s_b² = 0.0016, s² = 0.00205. The normal
+    # approximation gives 2 (1.959964 + 0.841621)² s² / δ² = 35.76 → 36; with t quantiles at
+    # df = 2·37 − 2 = 72 (t₀.₉₇₅ = 1.99346, t₀.₈ = 0.84680): 2 · 8.06707 · 0.00205 / 0.0009 = 36.75 → 37,
+    # and at n = 37 the formula returns 37 again: 37 seeds each.
+    assert verdict.seeds_needed == 37
+    assert "≈ 37 seeds each" in verdict.sentence()
+
+
+def test_few_seeds_are_not_promised_a_settled_answer_by_the_normal_approximation():
+    """Two seeds each, a large effect but a wide interval: the t quantiles at df = 2n − 2 ask for more
+    seeds than we have (the normal approximation would say 2, and 2 did not settle it)."""
+    verdict = judge("gru", [11.30, 11.42], "tanh", [11.15, 11.22], mode="min")
+    assert verdict.outcome == "inconclusive"
+    assert verdict.seeds_needed > 2
 
 
 def test_equal_means_need_infinitely_many_seeds_and_one_seed_gives_no_estimate():

@@ -1,0 +1,243 @@
+"""The study contract: a published comparison written down as data, the way its paper's
+experimental section reads.
+
+A study file (``studies/<name>.py``) declares one :class:`Study` subclass and registers it::
+
+    @register_study("chung2014")
+    class Chung2014(Study):
+        \"\"\"Chung et al. 2014: tanh vs GRU vs LSTM at ~20k parameters on music and speech.\"\"\"
+        paper = "Chung, Gulcehre, Cho & Bengio 2014, Empirical Evaluation of Gated RNNs ..."
+        experiments = (Experiment("jsb", "music", data=Data("jsb", "music/JSB_Chorales.mat")), ...)
+        arms = (Arm("tanh", "vanilla"), Arm("gru", "gru"), Arm("lstm", "lstm"))
+        params = 20_000
+        train = {"optimizer": "rmsprop"}
+        scales = {"smoke": Scale(trials=1, seeds=2, ...), "laptop": ..., "paper": ...}
+        published = (Published("jsb", "gru", 8.54, "Chung et al. 2014, Table 2", "secondary"), ...)
+        claims = (Beats("gru", "tanh", ("jsb", "nottingham")), NoConsistentWinner("gru", "lstm", ...))
+
+Nothing here runs anything: ``bench study run`` turns a study into ``bench sweep`` studies (one per
+experiment × arm), ``bench study report`` reads them back and hands each claim to the verdict code
+(:mod:`bench.report.verdicts`), which alone decides reproduced / contradicted / inconclusive. This
+module imports neither torch nor MLflow, so ``bench study list`` answers at once.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import ClassVar, Literal
+
+from bench.core.errors import UsageError
+
+Certainty = Literal["verified", "secondary"]
+"""As ``../shared/REFERENCES.md`` grades a number: read in the paper, or quoted by someone else."""
+
+Value = str | int | float | bool | list[int]
+Settings = Mapping[str, Value]
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    """A data file or folder an experiment needs and cannot generate: found as ``--data NAME=PATH``,
+    else as ``path`` under the data folder (``--data-dir``, ``$RNNBENCH_DATA``); an experiment whose
+    data is found nowhere is skipped, and the run says so."""
+
+    name: str
+    path: str
+    option: str = "data"
+    """The task option that receives the path."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One task setting of the paper (a data set, a sequence length): every arm runs on it."""
+
+    name: str
+    task: str
+    options: Settings = dataclasses.field(default_factory=dict)
+    data: Data | None = None
+    params: int = 0
+    """This experiment's parameter budget per arm, where the paper's differs by task (0: the study's)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Arm:
+    """One contender: an architecture with its fixed settings (``model``: fields or architecture
+    options, e.g. ``forget_bias``; ``task``: task options, e.g. a curriculum). A fixed key is never
+    searched."""
+
+    label: str
+    arch: str
+    model: Settings = dataclasses.field(default_factory=dict)
+    task: Settings = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    """How much of the protocol to run: tuning trials and seed reruns per arm and experiment, the
+    training settings and task options that differ from the protocol at this scale, and which
+    experiments it includes (empty: all)."""
+
+    trials: int
+    seeds: int
+    train: Settings = dataclasses.field(default_factory=dict)
+    options: Mapping[str, Settings] = dataclasses.field(default_factory=dict)
+    """Per experiment name: task options replacing the experiment's at this scale."""
+    experiments: tuple[str, ...] = ()
+    cost: str = ""
+    """What it takes, in words (e.g. "about 2 h on a 2-core CPU"): measured, for ``bench study show``."""
+    differs: str = ""
+    """How this scale departs from the paper's protocol, said in every report made at it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    """A number the paper reports for an arm on an experiment."""
+
+    experiment: str
+    arm: str
+    value: float
+    source: str
+    certainty: Certainty
+    metric: str = ""
+    """The MLflow metric it compares with (``test/nll_per_frame``); empty: the task's target on test."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Beats:
+    """"``better`` beats ``worse``" on each of ``experiments`` (on ``metric``; empty: the target on test)."""
+
+    better: str
+    worse: str
+    experiments: tuple[str, ...]
+    metric: str = ""
+    source: str = ""
+
+    def statement(self) -> str:
+        on = f" ({self.metric})" if self.metric else ""
+        return f"{self.better} beats {self.worse} on {', '.join(self.experiments)}{on}"
+
+
+@dataclasses.dataclass(frozen=True)
+class NoConsistentWinner:
+    """"Neither ``a`` nor ``b`` wins everywhere" (Chung et al.'s "GRU vs LSTM: undecided"): shown when
+    each is significantly better on some experiment, refuted when one is better on all of them."""
+
+    a: str
+    b: str
+    experiments: tuple[str, ...]
+    metric: str = ""
+    source: str = ""
+
+    def statement(self) -> str:
+        on = f" ({self.metric})" if self.metric else ""
+        return f"no consistent winner between {self.a} and {self.b} over {', '.join(self.experiments)}{on}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ClosesGap:
+    """"``arm`` closes at least ``fraction`` of the gap from ``baseline`` to ``target``" on each of
+    ``experiments``: (baseline − arm) / (baseline − target) ≥ fraction, in the better direction."""
+
+    arm: str
+    baseline: str
+    target: str
+    experiments: tuple[str, ...]
+    fraction: float = 0.5
+    metric: str = ""
+    source: str = ""
+
+    def statement(self) -> str:
+        return (f"{self.arm} closes at least {self.fraction:.0%} of the gap from {self.baseline} to {self.target} "
+                f"on {', '.join(self.experiments)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MostImportant:
+    """"``parameter`` is the most important hyperparameter" by fANOVA over each arm's tuning trials."""
+
+    parameter: str
+    arms: tuple[str, ...]
+    experiments: tuple[str, ...]
+    source: str = ""
+
+    def statement(self) -> str:
+        return (f"{self.parameter} is the most important hyperparameter (fANOVA) for {', '.join(self.arms)} "
+                f"on {', '.join(self.experiments)}")
+
+
+Claim = Beats | NoConsistentWinner | ClosesGap | MostImportant
+
+
+class Study:
+    """A published comparison (see the module docstring); subclasses set the class attributes."""
+
+    name: ClassVar[str]
+    paper: ClassVar[str] = ""
+    experiments: ClassVar[tuple[Experiment, ...]] = ()
+    arms: ClassVar[tuple[Arm, ...]] = ()
+    params: ClassVar[int] = 0
+    """Parameter budget per arm (``--params``): every arm gets the hidden size that matches it."""
+    model: ClassVar[Settings] = {}
+    """The protocol's model settings every arm shares (dropout, layers, ...)."""
+    train: ClassVar[Settings] = {}
+    """The protocol's training settings (optimizer, learning rate, batch size, ...)."""
+    space: ClassVar[Mapping[str, Mapping[str, object] | None]] = {}
+    """Search-space overrides, as ``bench sweep --space`` takes them (``None`` drops a key)."""
+    sampler: ClassVar[Literal["tpe", "random"]] = "tpe"
+    scales: ClassVar[Mapping[str, Scale]] = {}
+    published: ClassVar[tuple[Published, ...]] = ()
+    claims: ClassVar[tuple[Claim, ...]] = ()
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    @classmethod
+    def scale(cls, name: str) -> Scale:
+        if name not in cls.scales:
+            raise UsageError(f"study {cls.name} has no scale {name!r}; its scales: {', '.join(cls.scales)}")
+        return cls.scales[name]
+
+    @classmethod
+    def experiment(cls, name: str) -> Experiment:
+        return next(e for e in cls.experiments if e.name == name)
+
+    @classmethod
+    def arm(cls, label: str) -> Arm:
+        return next(a for a in cls.arms if a.label == label)
+
+    @classmethod
+    def experiments_at(cls, scale: str) -> list[Experiment]:
+        """The experiments a scale runs, with that scale's task options applied."""
+        chosen = cls.scale(scale)
+        names = chosen.experiments or tuple(e.name for e in cls.experiments)
+        return [dataclasses.replace(e, options={**e.options, **chosen.options.get(e.name, {})})
+                for e in cls.experiments if e.name in names]
+
+    @classmethod
+    def problems(cls) -> list[str]:
+        """What is inconsistent in the declaration (names a claim uses that nothing declares, ...);
+        the tests ask every registered study for an empty list."""
+        experiments, arms = {e.name for e in cls.experiments}, {a.label for a in cls.arms}
+        found = []
+        if len(experiments) != len(cls.experiments) or len(arms) != len(cls.arms):
+            found.append("experiment names and arm labels must be unique")
+        if not {"smoke", "laptop", "paper"} <= set(cls.scales):
+            found.append("scales smoke, laptop and paper are required")
+        for scale_name, scale in cls.scales.items():
+            for name in (*scale.experiments, *scale.options):
+                if name not in experiments:
+                    found.append(f"scale {scale_name}: unknown experiment {name!r}")
+        for item in cls.published:
+            if item.experiment not in experiments or item.arm not in arms:
+                found.append(f"published number for unknown {item.experiment}/{item.arm}")
+        for claim in cls.claims:
+            used = {claim.better, claim.worse} if isinstance(claim, Beats) else \
+                {claim.a, claim.b} if isinstance(claim, NoConsistentWinner) else \
+                {claim.arm, claim.baseline, claim.target} if isinstance(claim, ClosesGap) else set(claim.arms)
+            for label in used - arms:
+                found.append(f"claim {claim.statement()!r}: unknown arm {label!r}")
+            for name in set(claim.experiments) - experiments:
+                found.append(f"claim {claim.statement()!r}: unknown experiment {name!r}")
+        return found

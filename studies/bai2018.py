@@ -1,0 +1,61 @@
+"""Bai, Kolter & Koltun 2018: the recurrent rows of Table 1 that run here (adding, copy memory, music).
+
+Table 1 compares a TCN with LSTM, GRU and a tanh RNN "of comparable size", each tuned a little
+(optimizer, learning rate, clipping), on the adding problem at T = 600, copy memory at T = 1000, JSB
+Chorales and Nottingham. Only the recurrent rows are rerun here. At the laptop scale the synthetic
+sequences are shorter and the published numbers are shown beside ours but not compared.
+"""
+from bench import Arm, Beats, Data, Experiment, Published, Scale, Study, register_study
+
+TABLE_1 = "Bai et al. 2018, Table 1"
+QUICK = {"max_steps": 20, "eval_every": 10, "patience": 0, "batch_size": 16, "eval_size": 64}
+
+
+@register_study("bai2018")
+class Bai2018(Study):
+    """Bai et al. 2018: LSTM vs GRU vs tanh RNN on adding T=600, copy memory T=1000, JSB and Nottingham."""
+
+    paper = ("Bai, Kolter & Koltun 2018, An Empirical Evaluation of Generic Convolutional and Recurrent Networks "
+             "for Sequence Modeling (arXiv:1803.01271)")
+    experiments = (
+        Experiment("adding", "addition", {"variant": "adding", "length": 600}, params=70_000),
+        Experiment("copy", "copy", {"variant": "memory", "length": 1000}, params=16_000),
+        Experiment("jsb", "music", data=Data("jsb", "music/JSB_Chorales.mat"), params=300_000),
+        Experiment("nottingham", "music", data=Data("nottingham", "music/Nottingham.mat"), params=1_000_000),
+    )
+    arms = (Arm("lstm", "lstm"), Arm("gru", "gru"), Arm("tanh", "vanilla"))
+    train = {"optimizer": "adam"}
+    space = {"model.forget_bias": None}
+    scales = {
+        "smoke": Scale(trials=1, seeds=2, train=QUICK, experiments=("adding", "copy"),
+                       options={"adding": {"length": 20}, "copy": {"length": 10}},
+                       cost="about 30 s", differs="20 updates a run on T = 20 and 10: checks the machinery."),
+        "laptop": Scale(trials=4, seeds=3, train={"max_steps": 2000, "patience": 10, "eval_size": 500},
+                        experiments=("adding", "copy", "jsb"),
+                        options={"adding": {"length": 200}, "copy": {"length": 100}},
+                        cost="about 2 h with 2 workers on a 2-core CPU",
+                        differs="adding at T = 200 and copy memory at T = 100 (not 600 and 1000), at most 2,000 "
+                                "updates, 4 trials per arm; Nottingham left out (a 1M-parameter model)."),
+        "paper": Scale(trials=20, seeds=5, train={"max_steps": 100_000, "patience": 20},
+                       cost="days of GPU time (not run here)"),
+    }
+    published = (
+        Published("adding", "lstm", 0.164, f"{TABLE_1} (MSE, T=600)", "verified", "test/loss"),
+        Published("adding", "gru", 5.3e-5, f"{TABLE_1} (MSE, T=600)", "verified", "test/loss"),
+        Published("adding", "tanh", 0.177, f"{TABLE_1} (MSE, T=600)", "verified", "test/loss"),
+        Published("copy", "lstm", 0.0204, f"{TABLE_1} (cross-entropy, T=1000)", "verified", "test/loss"),
+        Published("copy", "gru", 0.0197, f"{TABLE_1} (cross-entropy, T=1000)", "verified", "test/loss"),
+        Published("jsb", "lstm", 8.45, f"{TABLE_1} (test NLL)", "verified"),
+        Published("jsb", "gru", 8.43, f"{TABLE_1} (test NLL)", "verified"),
+        Published("jsb", "tanh", 8.91, f"{TABLE_1} (test NLL)", "verified"),
+        Published("nottingham", "lstm", 3.29, f"{TABLE_1} (test NLL)", "verified"),
+        Published("nottingham", "gru", 3.46, f"{TABLE_1} (test NLL)", "verified"),
+        Published("nottingham", "tanh", 4.05, f"{TABLE_1} (test NLL)", "verified"),
+    )
+    claims = (
+        Beats("gru", "lstm", ("adding",), "test/loss", f"{TABLE_1}: GRU 5.3e-5 vs LSTM 0.164 MSE"),
+        Beats("gru", "tanh", ("adding",), "test/loss", f"{TABLE_1}: GRU 5.3e-5 vs RNN 0.177 MSE"),
+        Beats("lstm", "tanh", ("jsb", "nottingham"), source=f"{TABLE_1}: JSB 8.45 vs 8.91, Nottingham 3.29 vs 4.05"),
+        Beats("gru", "tanh", ("jsb", "nottingham"), source=f"{TABLE_1}: JSB 8.43 vs 8.91, Nottingham 3.46 vs 4.05"),
+        Beats("lstm", "gru", ("nottingham",), source=f"{TABLE_1}: 3.29 vs 3.46"),
+    )
