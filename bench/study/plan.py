@@ -62,7 +62,7 @@ def locate(data: Data, given: Mapping[str, Path], folder: Path | None) -> Path |
 
 def optuna_study_name(study: type[Study], scale: str, experiment: Experiment, arm: Arm) -> str:
     """The sweep study of one arm on one experiment at one scale (see the module docstring)."""
-    params = int(arm.model.get("params", experiment.params or study.params))
+    params = experiment.params or study.params
     return f"{study_name(experiment.task, arm.arch, params)}/{study.name}/{scale}/{experiment.name}/{arm.label}"
 
 
