@@ -80,7 +80,7 @@ def _run(study: Any, args: argparse.Namespace) -> int:
         raise UsageError("--workers and --workers-per-device must be at least 0")
     devices = parse_devices(args.devices)
     planned = plans.plan(study, scale, plans.parse_data(args.data, study), plans.data_folder(args.data_dir))
-    for line in planned.skipped:
+    for line in planned.skipped if planned.plans else []:  # with nothing to run, the error says it all
         print(f"bench: skipping {line}", file=sys.stderr)
     options = SweepOptions(workers=worker_count(args.workers, args.workers_per_device, devices), devices=devices,
                            storage=args.storage, tracking_uri=args.tracking_uri, progress=not args.no_progress)

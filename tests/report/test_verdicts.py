@@ -53,3 +53,76 @@ def test_equal_means_need_infinitely_many_seeds_and_one_seed_gives_no_estimate()
     one = judge("gru", [8.4], "lstm", [8.5, 8.6], mode="min")
     assert one.outcome == "inconclusive" and math.isnan(one.low) and math.isnan(one.seeds_needed)
     assert "no interval" in one.sentence() and "too few seeds to estimate" in one.sentence()
+
+
+# Claims over several experiments: the same verdict code combines them, and nothing else writes one.
+from bench.report.verdicts import (  # noqa: E402
+    gap_closed,
+    judge_beats,
+    judge_closes_gap,
+    judge_most_important,
+    judge_no_consistent_winner,
+)
+
+MIN = {"jsb": "min", "nottingham": "min", "speech": "min"}
+
+
+def test_a_claim_over_experiments_is_reproduced_only_where_every_experiment_that_ran_reproduces_it():
+    both = judge_beats("gru beats tanh", "gru", "tanh", {"jsb": (GATED, TANH), "nottingham": (GATED, TANH)}, MIN)
+    assert both.outcome == "reproduced" and both.seeds_needed is None and len(both.evidence) == 2
+    one_open = judge_beats("gru beats tanh", "gru", "tanh",
+                           {"jsb": (GATED, TANH), "nottingham": ([8.40, 8.50, 8.45], [8.48, 8.52, 8.44])}, MIN)
+    assert one_open.outcome == "inconclusive" and one_open.seeds_needed == 37  # the open experiment's need
+    against = judge_beats("gru beats tanh", "gru", "tanh", {"jsb": (GATED, TANH), "nottingham": (TANH, GATED)}, MIN)
+    assert against.outcome == "contradicted"
+
+
+def test_experiments_that_did_not_run_are_named_and_never_count_as_support():
+    verdict = judge_beats("gru beats tanh", "gru", "tanh", {"jsb": (GATED, TANH), "musedata": None}, MIN | {"musedata": "min"})
+    assert verdict.outcome == "reproduced"
+    assert any("musedata: not run" in line for line in verdict.evidence)
+    nothing = judge_beats("gru beats tanh", "gru", "tanh", {"musedata": None}, {"musedata": "min"})
+    assert nothing.outcome == "inconclusive" and nothing.seeds_needed is None
+
+
+def test_no_consistent_winner_needs_each_side_to_win_somewhere_and_is_refuted_by_one_winning_everywhere():
+    split = judge_no_consistent_winner("no winner", "gru", "lstm", {"jsb": (GATED, TANH), "nottingham": (TANH, GATED)}, MIN)
+    assert split.outcome == "reproduced"
+    everywhere = judge_no_consistent_winner("no winner", "gru", "lstm",
+                                            {"jsb": (GATED, TANH), "nottingham": (GATED, TANH)}, MIN)
+    assert everywhere.outcome == "contradicted"
+    alone = judge_no_consistent_winner("no winner", "gru", "lstm", {"jsb": (GATED, TANH)}, MIN)
+    assert alone.outcome == "inconclusive"  # one experiment cannot show (in)consistency
+    ties = judge_no_consistent_winner("no winner", "gru", "lstm",
+                                      {"jsb": ([8.40, 8.50, 8.45], [8.48, 8.52, 8.44]), "nottingham": (GATED, GATED)}, MIN)
+    assert ties.outcome == "inconclusive"  # no significant difference is not evidence of a tie
+
+
+def test_the_closed_fraction_of_a_gap_is_computed_as_by_hand():
+    # baseline 10, target 8, arm 9: the arm closes (10 − 9) / (10 − 8) = 50% (lower is better).
+    closed, low, high = gap_closed([9.0, 9.0], [10.0, 10.0], [8.0, 8.0], "min")
+    assert closed == pytest.approx(0.5) and low == pytest.approx(0.5) and high == pytest.approx(0.5)
+    closed, _, _ = gap_closed([0.9, 0.9], [0.5, 0.5], [1.0, 1.0], "max")  # (0.9 − 0.5) / (1.0 − 0.5)
+    assert closed == pytest.approx(0.8)
+
+
+def test_closing_most_of_the_gap_is_reproduced_clearly_and_contradicted_when_it_closes_little():
+    base, target = [10.0, 10.1, 9.9, 10.05], [8.0, 8.1, 7.9, 8.05]
+    most = judge_closes_gap("b1 closes", "b1", "b0", "gru", 0.5, {"jsb": ([8.2, 8.3, 8.1, 8.25], base, target)}, MIN)
+    assert most.outcome == "reproduced"
+    little = judge_closes_gap("b1 closes", "b1", "b0", "gru", 0.5, {"jsb": ([9.8, 9.9, 9.7, 9.85], base, target)}, MIN)
+    assert little.outcome == "contradicted"
+    no_gap = judge_closes_gap("b1 closes", "b1", "b0", "gru", 0.5,
+                              {"jsb": ([9.0, 9.5, 8.5], [10.0, 8.0, 9.0], [9.0, 10.0, 8.0])}, MIN)
+    assert no_gap.outcome == "inconclusive" and "gap itself is not established" in no_gap.evidence[0]
+
+
+def test_most_important_is_decided_by_how_often_it_ranks_first_over_bootstrap_refits():
+    lr_first = [{"train.lr": 0.7, "model.hidden_size": 0.2, "train.momentum": 0.1}] * 20
+    assert judge_most_important("lr", "train.lr", {"jsb/lstm": lr_first}).outcome == "reproduced"
+    size_first = [{"train.lr": 0.1, "model.hidden_size": 0.8, "train.momentum": 0.1}] * 20
+    assert judge_most_important("lr", "train.lr", {"jsb/lstm": size_first}).outcome == "contradicted"
+    mixed = lr_first[:10] + size_first[:10]
+    verdict = judge_most_important("lr", "train.lr", {"jsb/lstm": mixed})
+    assert verdict.outcome == "inconclusive" and "50% of 20" in verdict.evidence[0]
+    assert judge_most_important("lr", "train.lr", {"jsb/lstm": None}).outcome == "inconclusive"

@@ -1,0 +1,74 @@
+"""bench study run's plan: one sweep study per experiment × arm, named so the report finds it; data
+looked up, missing data skipped and said; what the protocol fixes is never searched."""
+import pytest
+
+from bench.core.errors import UsageError
+from bench.core.registry import STUDIES
+from bench.study import plan as plans
+
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """A data folder holding JSB Chorales only (a generated file of the real format)."""
+    import numpy as np
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    rolls = {split: np.empty(4, dtype=object) for split in ("traindata", "validdata", "testdata")}
+    for split, pieces in rolls.items():
+        for i in range(4):
+            pieces[i] = (rng.random((12 + i, 88)) < 0.05).astype(np.float64)
+    (tmp_path / "music").mkdir()
+    savemat(tmp_path / "music" / "JSB_Chorales.mat", rolls)
+    return tmp_path
+
+
+def test_each_experiment_with_its_data_becomes_one_sweep_study_per_arm_the_rest_is_skipped(data_dir):
+    chung = STUDIES.get("chung2014")
+    planned = plans.plan(chung, "laptop", {}, data_dir)
+    assert [p.name for p in planned.plans] == [
+        "music/vanilla/params=20000/chung2014/laptop/jsb/tanh",
+        "music/gru/params=20000/chung2014/laptop/jsb/gru",
+        "music/lstm/params=20000/chung2014/laptop/jsb/lstm",
+    ]
+    assert [line.split(":")[0] for line in planned.skipped] == ["nottingham", "speech"]
+    assert "--data nottingham=PATH" in planned.skipped[0]
+    for one in planned.plans:  # equal budget: hidden sizes differ, parameter counts do not
+        assert one.config.model.params == 20000 and one.config.train.optimizer == "rmsprop"
+    sizes = {p.config.model.arch: p.config.model.hidden_size for p in planned.plans}
+    assert sizes["vanilla"] > sizes["gru"] > sizes["lstm"]
+
+
+def test_what_the_protocol_or_an_arm_fixes_is_not_searched():
+    joz = STUDIES.get("jozefowicz2015")
+    planned = plans.plan(joz, "smoke", {}, None)
+    by_label = {p.name.rsplit("/", 1)[1]: p for p in planned.plans}
+    assert "model.forget_bias" not in by_label["lstm-b0"].space  # the arm fixes it
+    assert by_label["lstm-b0"].config.model.options["forget_bias"] == 0.0
+    assert by_label["lstm-b1"].config.model.options["forget_bias"] == 1.0
+    assert "train.optimizer" not in by_label["gru"].space and "train.lr" in by_label["gru"].space
+
+
+
+def test_random_search_searches_exactly_the_studys_space(data_dir):
+    greff = plans.plan(STUDIES.get("greff2017"), "smoke", {}, data_dir)
+    assert set(greff.plans[0].space) == {"train.lr", "model.hidden_size", "train.momentum", "model.dropout"}
+
+
+def test_given_data_wins_over_the_data_folder_and_a_bad_pair_is_a_usage_error(data_dir, tmp_path):
+    chung = STUDIES.get("chung2014")
+    assert plans.parse_data([f"jsb={data_dir}/music/JSB_Chorales.mat"], chung)["jsb"].name == "JSB_Chorales.mat"
+    with pytest.raises(UsageError, match="write NAME=PATH"):
+        plans.parse_data(["jsb"], chung)
+    with pytest.raises(UsageError, match="needs no data called 'imagenet'; it reads jsb, musedata"):
+        plans.parse_data([f"imagenet={data_dir}"], chung)
+    with pytest.raises(UsageError, match="no such file or folder"):
+        plans.parse_data([f"jsb={tmp_path}/missing.mat"], chung)
+
+
+def test_the_report_finds_the_sweep_studies_by_the_names_the_run_gives_them(data_dir):
+    chung = STUDIES.get("chung2014")
+    experiment = chung.experiments_at("laptop")[0]
+    planned = plans.plan(chung, "laptop", {}, data_dir)
+    assert list(plans.arm_names(chung, "laptop", experiment).values()) == [p.name for p in planned.plans]
