@@ -5,22 +5,15 @@ import pytest
 from bench.core.errors import UsageError
 from bench.core.registry import STUDIES
 from bench.study import plan as plans
-
+from tasks._piano_rolls import random_rolls, write_mat
 
 
 @pytest.fixture
 def data_dir(tmp_path):
-    """A data folder holding JSB Chorales only (a generated file of the real format)."""
-    import numpy as np
-    from scipy.io import savemat
-
-    rng = np.random.default_rng(0)
-    rolls = {split: np.empty(4, dtype=object) for split in ("traindata", "validdata", "testdata")}
-    for split, pieces in rolls.items():
-        for i in range(4):
-            pieces[i] = (rng.random((12 + i, 88)) < 0.05).astype(np.float64)
+    """A data folder holding JSB Chorales only (a small generated file of the real format)."""
     (tmp_path / "music").mkdir()
-    savemat(tmp_path / "music" / "JSB_Chorales.mat", rolls)
+    write_mat(tmp_path / "music" / "JSB_Chorales.mat", {split: random_rolls(4, 12, 20, seed)
+                                                        for seed, split in enumerate(("train", "val", "test"))})
     return tmp_path
 
 
