@@ -5,7 +5,7 @@ then its best configuration rerun with the scale's seeds — exactly what ``benc
 the same workers (:func:`bench.sweep.orchestrator.run_sweep`): the same MLflow parent and child runs,
 resumable with the same command, ``--storage`` and ``--workers`` as for a sweep. The sweep studies are
 named ``TASK/ARCH/params=N/STUDY/SCALE/EXPERIMENT/ARM``, so a scale's runs never mix with another's and
-``bench study report`` finds them by name.
+``bench study report`` finds them by name; their MLflow runs are in the experiment named after the study.
 
 Data a study needs and cannot generate is looked up (``--data NAME=PATH``, else the data folder);
 experiments without their data are skipped and listed, the others run.
@@ -66,6 +66,13 @@ def optuna_study_name(study: type[Study], scale: str, experiment: Experiment, ar
     return f"{study_name(experiment.task, arm.arch, params)}/{study.name}/{scale}/{experiment.name}/{arm.label}"
 
 
+def mlflow_experiment(study: type[Study]) -> str:
+    """The MLflow experiment holding every run of the study, at every scale: the study's name, so
+    the MLflow UI shows a study's runs together and a task's own experiment (``bench report --task``)
+    never mixes them with other runs."""
+    return study.name
+
+
 def arm_names(study: type[Study], scale: str, experiment: Experiment) -> dict[str, str]:
     """Arm label → its sweep study name on ``experiment``, as :func:`plan` names them."""
     return {arm.label: optuna_study_name(study, scale, experiment, arm) for arm in study.arms}
@@ -119,7 +126,7 @@ def plan(study: type[Study], scale: str, data: Mapping[str, Path], folder: Path 
         for arm in study.arms:
             config = arm_config(study, scale, experiment, arm, path, overrides)
             suffix = f"{study.name}/{scale}/{experiment.name}/{arm.label}"
-            one = plan_study(config, search_space(study, scale, arm), suffix)
+            one = plan_study(config, search_space(study, scale, arm), suffix, experiment=mlflow_experiment(study))
             expected = optuna_study_name(study, scale, experiment, arm)
             if one.name != expected:  # the report finds runs by this name: the two must agree
                 raise RuntimeError(f"sweep study {one.name!r} is not the expected {expected!r}")

@@ -33,7 +33,7 @@ from bench.report.verdicts import (
     judge_no_consistent_winner,
 )
 from bench.report.writer import write_collected
-from bench.study.plan import arm_names, optuna_study_name
+from bench.study.plan import arm_names, mlflow_experiment, optuna_study_name
 from bench.tracking.optuna_store import open_storage
 
 Mode = Literal["min", "max"]
@@ -163,7 +163,8 @@ def collect_study(study: type[Study], scale: str, tracking_uri: str | None,
     for experiment in study.experiments_at(scale):
         try:
             collected.append(collect(experiment.task, tracking_uri=tracking_uri, storage=storage,
-                                     arms=arm_names(study, scale, experiment), label=experiment.name))
+                                     experiment=mlflow_experiment(study), arms=arm_names(study, scale, experiment),
+                                     label=experiment.name))
         except UsageError:
             missing.append(experiment.name)
     return collected, missing

@@ -22,6 +22,8 @@ class Job:
     direction: Direction = "minimize"
     seeds_of: str | None = None
     """For the seed reruns: the search study whose best configuration this study reruns per seed."""
+    experiment: str | None = None
+    """The MLflow experiment of its runs (default: the task's name)."""
 
 
 @dataclasses.dataclass

@@ -55,6 +55,8 @@ class StudyPlan:
     direction: Direction
     space: dict[str, Any]
     config: RunConfig
+    experiment: str | None = None
+    """The MLflow experiment of its runs (default: the task's name; a study's runs go to the study's)."""
 
     @property
     def seeds_name(self) -> str:
@@ -76,15 +78,17 @@ class SweepOptions:
     progress: bool = True
 
 
-def plan_study(config: RunConfig, space_overrides: dict[str, Any] | None, suffix: str = "") -> StudyPlan:
-    """The study for one resolved config: its name, the direction of the task's target, its space."""
+def plan_study(config: RunConfig, space_overrides: dict[str, Any] | None, suffix: str = "",
+               experiment: str | None = None) -> StudyPlan:
+    """The study for one resolved config: its name, the direction of the task's target, its space
+    (and the MLflow experiment of its runs, default the task's name)."""
 
     task = build_task(config)
     space = build_space(TASKS.get(config.task.name), ARCHITECTURES.get(config.model.arch), config.model.params,
                         space_overrides)
     name = study_name(config.task.name, config.model.arch, config.model.params) + (f"/{suffix}" if suffix else "")
     direction: Direction = "maximize" if task.target_mode == "max" else "minimize"
-    return StudyPlan(config.model.arch, name, direction, space, config)
+    return StudyPlan(config.model.arch, name, direction, space, config, experiment)
 
 
 def _base_config(config: Any) -> dict[str, Any]:
@@ -109,7 +113,7 @@ def prepare(plans: list[StudyPlan], options: SweepOptions) -> Any:
                 tracker.client.update_run(parent, status="RUNNING")
             else:
                 parent = tracker.start_run(
-                    plan.config.task.name, plan.name, plan.config.flat(),
+                    plan.experiment or plan.config.task.name, plan.name, plan.config.flat(),
                     {"sweep.study": plan.name, "sweep.role": "parent", "task": plan.config.task.name,
                      "arch": plan.arch, "mlflow.source.name": "bench sweep"},
                     plan.config.to_yaml())
@@ -123,9 +127,10 @@ class WorkerPool:
     def __init__(self, plans: list[StudyPlan], options: SweepOptions) -> None:
         self.options = options
         self.seed = plans[0].config.train.seed
-        self.jobs = [Job(p.name, options.trials, p.direction) for p in plans]
+        self.jobs = [Job(p.name, options.trials, p.direction, experiment=p.experiment) for p in plans]
         if options.seeds:
-            self.jobs += [Job(p.seeds_name, options.seeds, p.direction, seeds_of=p.name) for p in plans]
+            self.jobs += [Job(p.seeds_name, options.seeds, p.direction, seeds_of=p.name, experiment=p.experiment)
+                          for p in plans]
         self.log_folder = bench_home() / "sweep-logs"
         self.log_folder.mkdir(parents=True, exist_ok=True)
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * options.workers
