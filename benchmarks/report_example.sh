@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The committed example report, results/report-example/: GRU vs LSTM vs tanh RNN (`vanilla`) on
-# final-bit parity, copy memory, binary addition and JSB Chorales, 3 seeds per architecture, made
-# with this harness on a 2-core CPU.
+# final-bit parity, copy memory, binary addition and JSB Chorales, each architecture tuned with the
+# same number of Optuna trials at the same parameter budget, then rerun with 3 seeds; made with this
+# harness on a 2-core CPU.
 #
 #   bash benchmarks/report_example.sh            # about 40 minutes on 2 cores (estimate below)
 #   TRIALS=8 SEEDS=3 bash benchmarks/report_example.sh    # a quicker, rougher version
@@ -13,10 +14,11 @@
 #   rate, gradient clipping and optimizer (+ LSTM forget-gate bias), at most 3,000 steps a trial,
 #   median pruning; then the best configuration rerun with seeds 0..$SEEDS-1 (default 3).
 #   Measured here: 300 steps of these 10k-parameter models take 1-2 s, so a trial is at most ~20 s.
-# - JSB Chorales (../shared/data/music/JSB_Chorales.mat): the music task's recommended settings
-#   (hidden 200, dropout 0.3, Adam 2e-3, patience 10 validations), not tuned, seeds 0..$SEEDS-1;
-#   100-150 s a run here (results/music.md).
-# Estimate: 3 tasks x 3 archs x 23 runs x ~15 s / 2 workers ~ 26 min, JSB 9 x ~130 s / 2 ~ 10 min,
+# - JSB Chorales (../shared/data/music/JSB_Chorales.mat): the same at a 20,000-parameter budget
+#   (Chung et al. 2014's), no dropout, the music task's other recommended settings (validation every
+#   30 updates, patience 10), at most 1,500 updates a trial. Every architecture is compared at an
+#   equal budget after an equal tuning effort: `bench report` warns when budgets differ.
+# Estimate: 3 tasks x 3 archs x 23 runs x ~15 s / 2 workers ~ 26 min, JSB 3 x 23 x ~25 s / 2 ~ 15 min,
 # report ~1 min. Runs go to their own store ($RNNBENCH_HOME, default .bench/report-example) so that
 # nothing else is counted; rerunning resumes the studies and adds seed runs only where missing.
 set -euo pipefail
@@ -37,26 +39,9 @@ for task in parity copy addition; do
     --max-steps 3000 --workers 2 --no-progress --format md
 done
 
-echo "== JSB Chorales: $SEEDS seeds per architecture, two runs at a time"
-have() {  # finished JSB runs of this arch and seed already in the store
-  python - "$1" "$2" <<'EOF'
-import sys
-from bench.tracking import Tracker
-t = Tracker(); e = t.client.get_experiment_by_name("music")
-runs = [] if e is None else t.client.search_runs([e.experiment_id], f"tags.arch = '{sys.argv[1]}' and params.`train.seed` = '{sys.argv[2]}' and attributes.status = 'FINISHED'")
-print(len(runs))
-EOF
-}
-jobs=()
-for arch in gru lstm vanilla; do
-  for seed in $(seq 0 $((SEEDS - 1))); do
-    if [ "$(have "$arch" "$seed")" != "0" ]; then continue; fi
-    bench run --task music --arch "$arch" --opt "data=$JSB" --seed "$seed" --threads 1 --no-progress > /dev/null &
-    jobs+=($!)
-    if [ "${#jobs[@]}" -ge 2 ]; then wait "${jobs[0]}"; jobs=("${jobs[@]:1}"); fi
-  done
-done
-for job in "${jobs[@]}"; do wait "$job"; done
+echo "== JSB Chorales: $TRIALS trials + $SEEDS seeds per architecture at 20,000 parameters"
+bench sweep --task music --opt "data=$JSB" --arch "$ARCHS" --params 20000 --dropout 0 --trials "$TRIALS" \
+  --seeds "$SEEDS" --max-steps 1500 --workers 2 --no-progress --format md
 
 bench report --task parity,copy,addition,music --arch "$ARCHS" --out "$OUT"
 echo "done in $(( ($(date +%s) - started) / 60 )) min: $OUT/report.md"

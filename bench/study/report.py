@@ -207,6 +207,9 @@ def write_study_report(study: type[Study], scale: str | None, out: Path, trackin
               f"{study.params or 'none (hidden size as set)'} per arm. {chosen.differs}".strip())
     lead.text(f"Cost: {spent['runs']} runs, {spent['compute_hours']:.2f} compute hours, {spent['wall_hours']:.2f} wall-clock "
               f"hours ({spent['wall_hours'] * 60:.0f} min), on {'; '.join(machines) or 'an unrecorded machine'}.")
+    lead.text(f"Made with `bench study run {study.name} --scale {scale} --workers N` (data found as `--data NAME=PATH` or "
+              f"under `$RNNBENCH_DATA`; `bench study show {study.name}` lists what it reads), then "
+              f"`{command or f'bench study report {study.name} --scale {scale}'}`.")
     if missing:
         lead.text(f"Not run at this scale (no finished runs): {', '.join(missing)}; claims on them are judged on the rest.")
     lead.heading("Claims and verdicts", 2)

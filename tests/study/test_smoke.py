@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bench.core.registry import STUDIES
+from bench.tracking.store import Tracker
 from tasks._piano_rolls import random_rolls, write_mat
 from tasks._wav import write_wav
 
@@ -57,3 +58,6 @@ def test_every_study_runs_at_smoke_scale_and_its_report_judges_every_claim(name,
         assert all(f"{p.experiment},{p.arm}," in paper for p in published_here)
     index = (tmp_path / "results" / "STUDIES.md").read_text()
     assert f"| {name} | smoke |" in index
+    client = Tracker().client  # the study's runs are in its own MLflow experiment, not the task's
+    assert client.get_experiment_by_name(name) is not None
+    assert all(client.get_experiment_by_name(e.task) is None for e in study.experiments)
