@@ -24,7 +24,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from mlflow.tracking import MlflowClient
@@ -41,6 +41,7 @@ from bench.core.registry import TASKS
 from bench.core.resolve import resolve
 from bench.report import stats
 from bench.report.published import published_note
+from bench.report.verdicts import judge
 from bench.tracking.optuna_store import default_storage_url, open_storage
 from bench.tracking.runs import search_experiment
 from bench.tracking.store import default_tracking_uri
@@ -234,24 +235,31 @@ def budget_warning(task: str, parameters: dict[str, list[float]]) -> str | None:
 
 def pairwise_table(report: TaskReport) -> pd.DataFrame:
     """Each pair of architectures: difference of mean test metric (A − B) with Welch CI, t, p and
-    the exact permutation p, and a verdict in words."""
+    the exact permutation p, and the verdict in words — decided by :func:`bench.report.verdicts.judge`
+    (the one place verdicts come from), with the seeds per architecture that would detect the
+    observed difference with 80% power when it is not significant."""
     rows = []
     archs = list(report.arch_runs)
+    mode: Literal["min", "max"] = "max" if report.mode == "max" else "min"
     for i, a in enumerate(archs):
         for b in archs[i + 1:]:
             values_a, values_b = report.arch_runs[a].values(report.test_key), report.arch_runs[b].values(report.test_key)
             c = stats.compare(values_a, values_b)
+            judged = judge(a, values_a, b, values_b, mode)
+            winner = {"reproduced": a, "contradicted": b}.get(judged.outcome, "")
             if math.isnan(c.p):
                 verdict = "cannot test: needs at least 2 seeds each"
-            elif c.significant():
-                winner = a if report.better(c.diff) else b
+            elif winner:
                 verdict = f"{winner} better (p = {c.p:.3g})"
             else:
-                verdict = f"not significant (p = {c.p:.3g}): no evidence either is better"
+                need = judged.seeds_needed
+                more = ("" if need is None or math.isnan(need) else "; no difference at all was observed" if math.isinf(need)
+                        else f"; ≈ {need:.0f} seeds each would detect this difference with 80% power")
+                verdict = f"not significant (p = {c.p:.3g}): no evidence either is better{more}"
             rows.append({"task": report.task, "A": a, "B": b, "n A": c.n_a, "n B": c.n_b, "A − B": c.diff,
                          "ci_low": c.low, "ci_high": c.high, "welch t": c.t, "df": c.df, "p (Welch)": c.p,
-                         "p (permutation)": c.p_permutation, "verdict": verdict,
-                         "winner": (a if report.better(c.diff) else b) if c.significant() else ""})
+                         "p (permutation)": c.p_permutation, "verdict": verdict, "winner": winner,
+                         "seeds for 80% power": judged.seeds_needed})
     return pd.DataFrame(rows)
 
 
