@@ -34,9 +34,12 @@ class Zaremba2014(Study):
         "paper": Scale(trials=10, seeds=5, train={"max_steps": 100_000}, options={"programs": {"length": 6, "nesting": 3}},
                        cost="GPU days (not run here)"),
     }
+    # The paper's metric: per-character accuracy of the printed output under teacher forcing (`acc`).
     claims = (
-        Beats("combined", "baseline", ("programs",), source=f"{SECTION}: combined is best"),
-        Beats("combined", "naive", ("programs",), source=SECTION),
-        Beats("combined", "mix", ("programs",), source=SECTION),
-        Beats("baseline", "naive", ("programs",), source=f"{SECTION}: naive can be worse than baseline"),
+        Beats("combined", "baseline", ("programs",), "test/acc", f"{SECTION}: combined is best"),
+        Beats("combined", "naive", ("programs",), "test/acc", SECTION),
+        Beats("combined", "mix", ("programs",), "test/acc", SECTION),
+        Beats("baseline", "naive", ("programs",), "test/acc",
+              f"{SECTION}: naive is often worse than baseline (one setting that contradicts this does not refute "
+              "'often')"),
     )

@@ -103,6 +103,7 @@ def _report(study: Any, args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for verdict in verdicts:
         needed = f" (seeds to settle: {verdict.needed_text()})" if verdict.outcome == "inconclusive" else ""
-        print(f"{verdict.outcome:>12}: {verdict.statement}{needed}")
-    print(f"wrote {path} and {path.with_suffix('.html')}; index: {out.parent.parent / 'STUDIES.md'}")
+        print(f"{verdict.verdict_text()}: {verdict.statement}{needed}")
+    index = out.resolve().parent.parent / "STUDIES.md"
+    print(f"wrote {path} and {path.with_suffix('.html')}" + (f"; index: {index}" if out.resolve().parent.name == "studies" else ""))
     return 0

@@ -100,7 +100,8 @@ class Registry(Generic[P]):
         if name in self._classes:
             return self._classes[name]
         close = difflib.get_close_matches(name, list(self._classes), n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `bench list`"
+        listing = "`bench study list`" if self.kind == "study" else "`bench list`"
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"see {listing}"
         raise UsageError(
             f"unknown {self.kind} {name!r} ({hint}); registered: {', '.join(self.names())}"
         )

@@ -200,14 +200,6 @@ class Study:
         return cls.scales[name]
 
     @classmethod
-    def experiment(cls, name: str) -> Experiment:
-        return next(e for e in cls.experiments if e.name == name)
-
-    @classmethod
-    def arm(cls, label: str) -> Arm:
-        return next(a for a in cls.arms if a.label == label)
-
-    @classmethod
     def experiments_at(cls, scale: str) -> list[Experiment]:
         """The experiments a scale runs, with that scale's task options applied."""
         chosen = cls.scale(scale)
@@ -229,6 +221,16 @@ class Study:
             for name in (*scale.experiments, *scale.options):
                 if name not in experiments:
                     found.append(f"scale {scale_name}: unknown experiment {name!r}")
+        smoke = cls.scales.get("smoke")
+        if smoke is not None:
+            ran = set(smoke.experiments or experiments)
+            for claim in cls.claims:  # the suite runs every study at smoke: every claim must be exercised
+                if not ran & set(claim.experiments):
+                    found.append(f"claim {claim.statement()!r}: none of its experiments runs at the smoke scale")
+        comparative = any(not isinstance(c, MostImportant) for c in cls.claims)
+        for scale_name, scale in cls.scales.items():
+            if comparative and scale.seeds < 2:
+                found.append(f"scale {scale_name}: a comparison needs at least 2 seeds per arm for an interval")
         for item in cls.published:
             if item.experiment not in experiments or item.arm not in arms:
                 found.append(f"published number for unknown {item.experiment}/{item.arm}")

@@ -139,14 +139,21 @@ def choose_runs(frame: pd.DataFrame, arch: str) -> ArchRuns | None:
     return ArchRuns(arch, trials.iloc[[0]], f"no seed reruns: the newest trial of study `{study}` alone (n = 1)", study)
 
 
-def choose_study_runs(frame: pd.DataFrame, label: str, study: str) -> ArchRuns | None:
-    """A study arm's runs: the seed reruns of its sweep study ``study``, else its newest trial alone."""
+def _of_study(frame: pd.DataFrame, study: str, role: str) -> pd.DataFrame:
     tags = frame.get("tags.sweep.study", pd.Series(index=frame.index, dtype=object))
-    mine = frame[tags == study]
-    role = mine.get("tags.sweep.role", pd.Series(index=mine.index, dtype=object))
-    seeds, trials = mine[role == "seed"], mine[role == "trial"]
+    roles = frame.get("tags.sweep.role", pd.Series(index=frame.index, dtype=object))
+    return frame[(tags == study) & (roles == role)]
+
+
+def choose_study_runs(frame: pd.DataFrame, label: str, study: str, everything: pd.DataFrame | None = None) -> ArchRuns | None:
+    """A study arm's runs: the seed reruns of its sweep study ``study``, else its newest trial alone.
+    ``everything`` (unfinished runs included) lets the source say how many seed runs failed: an arm
+    judged on the seeds that survived would flatter an unstable architecture."""
+    seeds, trials = _of_study(frame, study, "seed"), _of_study(frame, study, "trial")
     if not seeds.empty:
-        return ArchRuns(label, seeds, f"{len(seeds)} seed reruns of the best trial of sweep study `{study}`", study)
+        failed = len(_of_study(everything, study, "seed")) - len(seeds) if everything is not None else 0
+        lost = f" ({failed} other seed run(s) failed or were stopped and are not counted)" if failed > 0 else ""
+        return ArchRuns(label, seeds, f"{len(seeds)} seed reruns of the best trial of sweep study `{study}`{lost}", study)
     if not trials.empty:
         return ArchRuns(label, trials.iloc[[0]], f"no seed reruns: the newest trial of study `{study}` alone (n = 1)",
                         study)
@@ -256,7 +263,7 @@ def pairwise_table(report: TaskReport) -> pd.DataFrame:
                 more = ("" if need is None or math.isnan(need) else "; no difference at all was observed" if math.isinf(need)
                         else f"; ≈ {need:.0f} seeds each would detect this difference with 80% power")
                 verdict = f"not significant (p = {c.p:.3g}): no evidence either is better{more}"
-            rows.append({"task": report.task, "A": a, "B": b, "n A": c.n_a, "n B": c.n_b, "A − B": c.diff,
+            rows.append({"task": report.name, "A": a, "B": b, "n A": c.n_a, "n B": c.n_b, "A − B": c.diff,
                          "ci_low": c.low, "ci_high": c.high, "welch t": c.t, "df": c.df, "p (Welch)": c.p,
                          "p (permutation)": c.p_permutation, "verdict": verdict, "winner": winner,
                          "seeds for 80% power": judged.seeds_needed})
@@ -295,7 +302,7 @@ def metric_histories(client: MlflowClient, report: TaskReport) -> pd.DataFrame:
         for _, run in runs.runs.iterrows():
             started = pd.Timestamp(run["start_time"]).timestamp() * 1000
             for m in client.get_metric_history(run["run_id"], key):
-                rows.append({"task": report.task, "arch": arch, "run_id": run["run_id"],
+                rows.append({"task": report.name, "arch": arch, "run_id": run["run_id"],
                              "seed": run.get("params.train.seed"), "step": m.step,
                              "seconds": (m.timestamp - started) / 1000, "value": m.value})
     return pd.DataFrame(rows, columns=["task", "arch", "run_id", "seed", "step", "seconds", "value"])
@@ -318,7 +325,7 @@ def length_table(report: TaskReport) -> pd.DataFrame:
                 if middle and not middle.startswith("len"):
                     continue
                 length = int(middle[3:]) if middle else trained
-                rows.append({"task": report.task, "arch": arch, "run_id": run["run_id"], "length": length,
+                rows.append({"task": report.name, "arch": arch, "run_id": run["run_id"], "length": length,
                              "trained_length": trained, "value": float(run[column])})
     table = pd.DataFrame(rows, columns=["task", "arch", "run_id", "length", "trained_length", "value"])
     return table if table["length"].nunique() > 1 else table.iloc[0:0]
@@ -336,7 +343,7 @@ def study_tables(report: TaskReport, studies: dict[str, Any]) -> tuple[pd.DataFr
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         for trial in study.get_trials(deepcopy=False):
             for name, value in trial.params.items():
-                trial_rows.append({"task": report.task, "arch": arch, "trial": trial.number, "state": trial.state.name,
+                trial_rows.append({"task": report.name, "arch": arch, "trial": trial.number, "state": trial.state.name,
                                    "param": name, "param_value": value, "value": trial.value})
         try:
             evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
@@ -348,7 +355,7 @@ def study_tables(report: TaskReport, studies: dict[str, Any]) -> tuple[pd.DataFr
             report.note(5, f"{arch}: no fANOVA importances ({note or 'too few complete trials'}; "
                                 f"{len(complete)} complete)")
         for name, value in importances.items():
-            importance_rows.append({"task": report.task, "arch": arch, "study": runs.study, "param": name,
+            importance_rows.append({"task": report.name, "arch": arch, "study": runs.study, "param": name,
                                     "importance": float(value), "complete_trials": len(complete)})
     return (pd.DataFrame(importance_rows, columns=["task", "arch", "study", "param", "importance", "complete_trials"]),
             pd.DataFrame(trial_rows, columns=["task", "arch", "trial", "state", "param", "param_value", "value"]))
@@ -384,13 +391,14 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
     name = experiment or task
     uri = tracking_uri or default_tracking_uri()
     missing = f"no runs of task {task!r} in {uri}; start with `bench run --task {task}` or `bench sweep --task {task}`"
-    tracker, frame = search_experiment(name, tracking_uri, missing)
-    frame = _finished(frame) if not frame.empty else frame
+    tracker, everything = search_experiment(name, tracking_uri, missing)
+    frame = _finished(everything) if not everything.empty else everything
     if frame.empty:
         raise UsageError(missing)
     if arms:
         wanted = list(arms)
-        chosen = {a: r for a, study in arms.items() if (r := choose_study_runs(frame, a, study)) is not None}
+        chosen = {a: r for a, study in arms.items()
+                  if (r := choose_study_runs(frame, a, study, everything)) is not None}
     else:
         wanted = list(archs) if archs else sorted(frame["tags.arch"].dropna().unique())
         chosen = {a: r for a in wanted if (r := choose_runs(frame, a)) is not None}

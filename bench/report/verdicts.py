@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from scipy.stats import norm
 
@@ -108,21 +108,33 @@ class ClaimVerdict:
     """One sentence per experiment (or per analysis): the test, the effect and its interval, n."""
     seeds_needed: float | None = None
     """Inconclusive only: seeds per arm that would settle it (80% power at the observed effects)."""
+    judged: int = 0
+    """Experiments (or arms) the verdict rests on; the claim names ``named``."""
+    named: int = 0
+
+    def verdict_text(self) -> str:
+        """The outcome, qualified when it rests on only some of the claim's experiments."""
+        if self.judged == 0:
+            return f"{self.outcome} (not judged: nothing it names ran)"
+        return self.outcome if self.judged == self.named else f"{self.outcome} (on {self.judged} of {self.named})"
 
     def needed_text(self) -> str:
         if self.outcome != "inconclusive" or self.seeds_needed is None:
             return "—"
         if math.isnan(self.seeds_needed):
             return "too few seeds to estimate"
-        return "no effect observed" if math.isinf(self.seeds_needed) else f"≈ {self.seeds_needed:.0f} per arm"
+        return ("∞ (no difference observed somewhere)" if math.isinf(self.seeds_needed)
+                else f"≈ {self.seeds_needed:.0f} per arm")
 
 
 Samples = tuple[Sequence[float], Sequence[float]]
 """The two arms' values (over seeds) on one experiment."""
+Missing = str
+"""Why an experiment gives no values: "not run at this scale", "metric test/len40/... not logged", ..."""
 
 
-def _not_run(missing: Sequence[str]) -> str:
-    return f"{', '.join(missing)}: not run (no finished runs of both arms), so not judged" if missing else ""
+def _unjudged(samples: dict[str, Any]) -> list[str]:
+    return [f"{name}: {why}, so not judged" for name, why in samples.items() if isinstance(why, str)]
 
 
 def _largest_need(verdicts: Sequence[Verdict]) -> float | None:
@@ -133,37 +145,36 @@ def _largest_need(verdicts: Sequence[Verdict]) -> float | None:
     return max(finite) if finite else math.nan
 
 
-def judge_beats(statement: str, better: str, worse: str, samples: dict[str, Samples | None],
+def _combined(outcomes: Sequence[Outcome]) -> Outcome:
+    """Reproduced if reproduced on every experiment judged, contradicted if contradicted on any."""
+    if "contradicted" in outcomes:
+        return "contradicted"
+    return "reproduced" if outcomes and set(outcomes) == {"reproduced"} else "inconclusive"
+
+
+def judge_beats(statement: str, better: str, worse: str, samples: dict[str, Samples | Missing],
                 modes: dict[str, Literal["min", "max"]]) -> ClaimVerdict:
     """"``better`` beats ``worse`` on every experiment": reproduced if reproduced on each experiment
-    that ran, contradicted if contradicted on any, inconclusive otherwise (or if none ran)."""
-    verdicts = {name: judge(better, pair[0], worse, pair[1], modes[name]) for name, pair in samples.items() if pair}
-    missing = [name for name, pair in samples.items() if not pair]
-    evidence = tuple(f"{name}: {v.sentence()}" for name, v in verdicts.items()) + tuple(
-        filter(None, [_not_run(missing)]))
-    outcomes = {v.outcome for v in verdicts.values()}
-    if not verdicts:
-        outcome: Outcome = "inconclusive"
-    elif "contradicted" in outcomes:
-        outcome = "contradicted"
-    elif outcomes == {"reproduced"}:
-        outcome = "reproduced"
-    else:
-        outcome = "inconclusive"
+    judged, contradicted if contradicted on any, inconclusive otherwise (or if none was judged). The
+    verdict says on how many of the named experiments it rests (:meth:`ClaimVerdict.verdict_text`)."""
+    verdicts = {name: judge(better, pair[0], worse, pair[1], modes[name])
+                for name, pair in samples.items() if not isinstance(pair, str)}
+    evidence = tuple(f"{name}: {v.sentence()}" for name, v in verdicts.items()) + tuple(_unjudged(samples))
+    outcome = _combined([v.outcome for v in verdicts.values()])
     return ClaimVerdict(statement, outcome, evidence,
-                        _largest_need(list(verdicts.values())) if outcome == "inconclusive" else None)
+                        _largest_need(list(verdicts.values())) if outcome == "inconclusive" else None,
+                        len(verdicts), len(samples))
 
 
-def judge_no_consistent_winner(statement: str, a: str, b: str, samples: dict[str, Samples | None],
+def judge_no_consistent_winner(statement: str, a: str, b: str, samples: dict[str, Samples | Missing],
                                modes: dict[str, Literal["min", "max"]]) -> ClaimVerdict:
     """"Neither ``a`` nor ``b`` wins everywhere": reproduced when each is significantly better on at
     least one experiment; contradicted when one of them is significantly better on every experiment
-    that ran (two at least: one experiment cannot show consistency); inconclusive otherwise — no
+    judged (two at least: one experiment cannot show consistency); inconclusive otherwise — no
     significant difference is not evidence of a tie."""
-    verdicts = {name: judge(a, pair[0], b, pair[1], modes[name]) for name, pair in samples.items() if pair}
-    missing = [name for name, pair in samples.items() if not pair]
-    evidence = tuple(f"{name}: {v.sentence()}" for name, v in verdicts.items()) + tuple(
-        filter(None, [_not_run(missing)]))
+    verdicts = {name: judge(a, pair[0], b, pair[1], modes[name])
+                for name, pair in samples.items() if not isinstance(pair, str)}
+    evidence = tuple(f"{name}: {v.sentence()}" for name, v in verdicts.items()) + tuple(_unjudged(samples))
     outcomes = [v.outcome for v in verdicts.values()]
     if "reproduced" in outcomes and "contradicted" in outcomes:
         outcome: Outcome = "reproduced"
@@ -172,54 +183,59 @@ def judge_no_consistent_winner(statement: str, a: str, b: str, samples: dict[str
     else:
         outcome = "inconclusive"
     return ClaimVerdict(statement, outcome, evidence,
-                        _largest_need(list(verdicts.values())) if outcome == "inconclusive" else None)
-
-
-BOOTSTRAP_ROUNDS = 4000
+                        _largest_need(list(verdicts.values())) if outcome == "inconclusive" else None,
+                        len(verdicts), len(samples))
 
 
 def gap_closed(arm: Sequence[float], baseline: Sequence[float], target: Sequence[float],
-               mode: Literal["min", "max"], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> tuple[float, float, float]:
+               mode: Literal["min", "max"], confidence: float = 0.95) -> tuple[float, float, float]:
     """The fraction of the gap from ``baseline`` to ``target`` that ``arm`` closes,
-    (mean baseline − mean arm) / (mean baseline − mean target) (signs flipped when higher is
-    better), and its 95% percentile-bootstrap interval (each arm's seeds resampled; seeded, so the
-    same values give the same interval)."""
-    import random
-
-    def fraction(x: Sequence[float], base: Sequence[float], goal: Sequence[float]) -> float:
-        sign = 1.0 if mode == "min" else -1.0
-        gap = sign * (stats.mean(base) - stats.mean(goal))
-        return sign * (stats.mean(base) - stats.mean(x)) / gap if gap != 0 else math.nan
-
-    rng = random.Random(seed)
-    draws = sorted(f for f in (fraction(rng.choices(arm, k=len(arm)), rng.choices(baseline, k=len(baseline)),
-                                        rng.choices(target, k=len(target))) for _ in range(rounds))
-                   if math.isfinite(f))
-    if len(draws) < rounds // 2:
-        return fraction(arm, baseline, target), math.nan, math.nan
-    return fraction(arm, baseline, target), draws[int(0.025 * len(draws))], draws[int(0.975 * len(draws)) - 1]
+    θ = (mean baseline − mean arm) / (mean baseline − mean target) (the same with higher-is-better
+    values), and Fieller's ``confidence`` interval for this ratio of two correlated differences
+    (they share the baseline's mean): the θ with (X − θY)² ≤ t²·(V_X − 2θ·C + θ²·V_Y), X and Y the
+    two differences, V their variances and C = var(mean baseline), t at df = (fewest seeds − 1), a
+    conservative choice for so few seeds. The interval is (NaN, NaN) when the gap itself is not
+    significant at that level (Fieller's set is then unbounded)."""
+    sign = 1.0 if mode == "min" else -1.0
+    x = sign * (stats.mean(baseline) - stats.mean(arm))
+    y = sign * (stats.mean(baseline) - stats.mean(target))
+    closed = x / y if y != 0 else math.nan
+    v_base = stats.sample_variance(baseline) / len(baseline)
+    v_x = v_base + stats.sample_variance(arm) / len(arm)
+    v_y = v_base + stats.sample_variance(target) / len(target)
+    q = stats.t_quantile(1 - (1 - confidence) / 2, min(len(arm), len(baseline), len(target)) - 1) ** 2
+    a, b, c = y * y - q * v_y, -2 * (x * y - q * v_base), x * x - q * v_x  # a·θ² + b·θ + c ≤ 0
+    if a <= 0:
+        return closed, math.nan, math.nan
+    root = math.sqrt(max(b * b - 4 * a * c, 0.0))
+    return closed, (-b - root) / (2 * a), (-b + root) / (2 * a)
 
 
 def judge_closes_gap(statement: str, arm: str, baseline: str, target: str, fraction: float,
-                     samples: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]] | None],
+                     samples: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]] | Missing],
                      modes: dict[str, Literal["min", "max"]]) -> ClaimVerdict:
     """"``arm`` closes at least ``fraction`` of the gap from ``baseline`` to ``target``" on every
-    experiment: per experiment, reproduced if the bootstrap interval of the closed fraction lies
-    above ``fraction``, contradicted if below, else inconclusive; combined as for :func:`judge_beats`.
-    The gap itself must be significant (Welch) for the fraction to mean anything; where it is not,
-    that experiment is inconclusive. Seeds needed (inconclusive): the interval's half-width shrinks
-    as 1/√n, so n·(half-width / |closed − fraction|)²·((z₀.₉₇₅ + z₀.₈)/z₀.₉₇₅)² per arm."""
+    experiment: per experiment, reproduced if Fieller's 95% interval of the closed fraction
+    (:func:`gap_closed`) lies above ``fraction``, contradicted if below, else inconclusive; combined
+    as for :func:`judge_beats`. The gap itself must be significant (Welch) in the claimed direction
+    for the fraction to mean anything; where it is not, that experiment is inconclusive (and where
+    it runs the other way, the report says so). Seeds needed (inconclusive): the interval's
+    half-width shrinks as 1/√n, so n·(half-width / |closed − fraction|)²·((z₀.₉₇₅ + z₀.₈)/z₀.₉₇₅)²."""
     evidence, outcomes, needs = [], [], []
     for name, triple in samples.items():
-        if not triple or min(map(len, triple)) < 2:
-            evidence.append(f"{name}: not run, or fewer than 2 seeds per arm, so not judged")
+        if isinstance(triple, str) or min(map(len, triple)) < 2:
+            evidence.append(f"{name}: {triple if isinstance(triple, str) else 'fewer than 2 seeds per arm'}, so not judged")
             continue
         values, base, goal = triple
         gap = judge(target, goal, baseline, base, modes[name])
         closed, low, high = gap_closed(values, base, goal, modes[name])
         n = min(map(len, triple))
-        if gap.outcome != "reproduced" or not math.isfinite(low):
+        if gap.outcome == "contradicted":
             outcome: Outcome = "inconclusive"
+            need = math.nan
+            text = f"{name}: the gap runs the other way: {target} is worse than {baseline} ({gap.sentence()})"
+        elif gap.outcome != "reproduced" or not math.isfinite(low):
+            outcome = "inconclusive"
             need = gap.seeds_needed if gap.seeds_needed is not None else math.nan
             text = (f"{name}: the gap itself is not established ({gap.sentence()}); {arm} closes "
                     f"{closed:.0%} of it")
@@ -230,28 +246,27 @@ def judge_closes_gap(statement: str, arm: str, baseline: str, target: str, fract
             need = (math.inf if distance == 0 else
                     max(2.0, math.ceil(n * (half / distance) ** 2 * ((z + norm.ppf(POWER)) / z) ** 2)))
             text = (f"{name}: {outcome}: {arm} closes {closed:.0%} of the {baseline}→{target} gap "
-                    f"(bootstrap 95% CI [{low:.0%}, {high:.0%}], claimed ≥ {fraction:.0%}; n = {n} per arm; "
+                    f"(Fieller 95% CI [{low:.0%}, {high:.0%}], claimed ≥ {fraction:.0%}; n = {n} per arm; "
                     f"gap {gap.effect:+.4g}, Welch p = {gap.p:.3g})")
         evidence.append(text)
         outcomes.append(outcome)
         if outcome == "inconclusive":
             needs.append(need)
-    combined: Outcome = ("contradicted" if "contradicted" in outcomes else
-                         "reproduced" if outcomes and set(outcomes) == {"reproduced"} else "inconclusive")
+    combined = _combined(outcomes)
     finite = [n for n in needs if not math.isnan(n)]
     need_all = (max(finite) if finite else math.nan) if combined == "inconclusive" and needs else None
-    return ClaimVerdict(statement, combined, tuple(evidence), need_all)
+    return ClaimVerdict(statement, combined, tuple(evidence), need_all, len(outcomes), len(samples))
 
 
-def judge_most_important(statement: str, parameter: str, rankings: dict[str, list[dict[str, float]] | None]) -> ClaimVerdict:
+def judge_most_important(statement: str, parameter: str, rankings: dict[str, list[dict[str, float]] | Missing]) -> ClaimVerdict:
     """"``parameter`` is the most important hyperparameter": per study (experiment × arm), the
     share of bootstrap refits of fANOVA (trials resampled) in which it ranks first — reproduced at
     95% or more, contradicted at 5% or less, inconclusive between (more trials would settle it; the
     claim is about trials, not seeds, so no seed count is given). Combined as for :func:`judge_beats`."""
     evidence, outcomes = [], []
     for name, fits in rankings.items():
-        if not fits:
-            evidence.append(f"{name}: too few complete tuning trials for fANOVA, so not judged")
+        if isinstance(fits, str) or not fits:
+            evidence.append(f"{name}: {fits or 'too few complete tuning trials for fANOVA'}, so not judged")
             continue
         first = sum(1 for fit in fits if fit and max(fit, key=lambda k: fit[k]) == parameter) / len(fits)
         mean_share = stats.mean([fit.get(parameter, 0.0) for fit in fits])
@@ -265,6 +280,4 @@ def judge_most_important(statement: str, parameter: str, rankings: dict[str, lis
         evidence.append(f"{name}: {outcome}: {parameter} ranks first in {first:.0%} of {len(fits)} bootstrap fANOVA "
                         f"fits (mean importance {mean_share:.2f}; first place: {ranked})")
         outcomes.append(outcome)
-    combined: Outcome = ("contradicted" if "contradicted" in outcomes else
-                         "reproduced" if outcomes and set(outcomes) == {"reproduced"} else "inconclusive")
-    return ClaimVerdict(statement, combined, tuple(evidence), None)
+    return ClaimVerdict(statement, _combined(outcomes), tuple(evidence), None, len(outcomes), len(rankings))

@@ -27,12 +27,15 @@ def describe(study: type[Study]) -> str:
     lines = [f"{study.name}: {study.summary()}", f"paper: {study.paper}", "", "experiments:"]
     for e in study.experiments:
         data = f"; data {e.data.name} (--data {e.data.name}=PATH, or {e.data.path} under --data-dir)" if e.data else ""
-        lines.append(f"  {e.name:<14} task {e.task} ({_settings(e.options)}){data}")
+        budget = f"; budget {e.params:,} parameters per arm" if e.params else ""
+        lines.append(f"  {e.name:<14} task {e.task} ({_settings(e.options)}){budget}{data}")
     lines += ["", "arms:"]
     for a in study.arms:
         fixed = ", ".join(f"{k}={v}" for k, v in {**a.model, **a.task}.items())
         lines.append(f"  {a.label:<14} {a.arch}{f' ({fixed})' if fixed else ''}")
-    lines += ["", f"protocol: parameter budget {study.params or 'none'} per arm; training {_settings(study.train)}; "
+    budget = (f"{study.params:,} parameters per arm" if study.params else
+              "per experiment (above)" if any(e.params for e in study.experiments) else "none (hidden size as set)")
+    lines += ["", f"protocol: parameter budget {budget}; training {_settings(study.train)}; "
                   f"{study.sampler} search" + (f" over overrides {_settings(study.space)}" if study.space else ""),
               "", "scales:"]
     for name, s in study.scales.items():

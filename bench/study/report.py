@@ -53,11 +53,15 @@ def _metric(claim_metric: str, report: TaskReport) -> str:
     return claim_metric or f"test/{report.metric}"
 
 
-def _values(report: TaskReport | None, arm: str, metric: str) -> list[float] | None:
-    if report is None or arm not in report.arch_runs:
-        return None
-    values = report.arch_runs[arm].values(f"metrics.{_metric(metric, report)}")
-    return values or None
+def _values(report: TaskReport | None, arm: str, metric: str) -> list[float] | str:
+    """An arm's values of ``metric`` over its seeds, or why there are none."""
+    if report is None:
+        return "not run at this scale (or no finished runs)"
+    if arm not in report.arch_runs:
+        return f"no finished runs of {arm}"
+    key = _metric(metric, report)
+    values = report.arch_runs[arm].values(f"metrics.{key}")
+    return values or f"{key} not logged by these runs"
 
 
 def importance_fits(study: optuna.Study, refits: int = FANOVA_REFITS) -> list[dict[str, float]] | None:
@@ -85,27 +89,29 @@ def judge_claim(claim: Claim, reports: dict[str, TaskReport], studies: dict[str,
     """The verdict on one claim from the collected experiments (absent ones: not run at this scale)."""
     statement = claim.statement()
     if isinstance(claim, MostImportant):
-        rankings: dict[str, list[dict[str, float]] | None] = {}
+        rankings: dict[str, list[dict[str, float]] | str] = {}
         for name in claim.experiments:
             report = reports.get(name)
             for arm in claim.arms:
                 runs = report.arch_runs.get(arm) if report else None
                 study = studies.get(runs.study) if runs and runs.study else None
-                rankings[f"{name}/{arm}"] = importance_fits(study) if study is not None else None
+                rankings[f"{name}/{arm}"] = ((importance_fits(study) or "fewer than 4 complete tuning trials")
+                                             if study is not None else "no tuning study found (not run at this scale?)")
         return judge_most_important(statement, claim.parameter, rankings)
     modes = {name: metric_mode(_metric(claim.metric, reports[name]), reports[name]) if name in reports else "min"
              for name in claim.experiments}
     if isinstance(claim, ClosesGap):
-        triples: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]] | None] = {}
+        triples: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]] | str] = {}
         for name in claim.experiments:
             found = [_values(reports.get(name), arm, claim.metric) for arm in (claim.arm, claim.baseline, claim.target)]
-            triples[name] = (found[0], found[1], found[2]) if all(found) else None  # type: ignore[assignment]
+            why = next((f for f in found if isinstance(f, str)), None)
+            triples[name] = why or (found[0], found[1], found[2])  # type: ignore[assignment]
         return judge_closes_gap(statement, claim.arm, claim.baseline, claim.target, claim.fraction, triples, modes)
     a, b = (claim.better, claim.worse) if isinstance(claim, Beats) else (claim.a, claim.b)
-    samples: dict[str, tuple[Sequence[float], Sequence[float]] | None] = {}
+    samples: dict[str, tuple[Sequence[float], Sequence[float]] | str] = {}
     for name in claim.experiments:
         first, second = _values(reports.get(name), a, claim.metric), _values(reports.get(name), b, claim.metric)
-        samples[name] = (first, second) if first and second else None
+        samples[name] = (first if isinstance(first, str) else second if isinstance(second, str) else (first, second))
     if isinstance(claim, NoConsistentWinner):
         return judge_no_consistent_winner(statement, a, b, samples, modes)
     return judge_beats(statement, a, b, samples, modes)
@@ -122,7 +128,8 @@ def ours_vs_paper(study: type[Study], scale: str, reports: dict[str, TaskReport]
         if report is None:
             continue
         metric = _metric(item.metric, report)
-        interval = stats.t_interval(_values(report, item.arm, item.metric) or [])
+        found = _values(report, item.arm, item.metric)
+        interval = stats.t_interval([] if isinstance(found, str) else found)
         inside = ("—" if interval.n < 2 or not math.isfinite(interval.low) else
                   "yes" if interval.low <= item.value <= interval.high else "no")
         if item.experiment in changed:
@@ -156,6 +163,15 @@ def cost(study: type[Study], scale: str, storage: str | None) -> dict[str, Any]:
     return {"runs": finished, "compute_hours": round(sum(durations) / 3600, 3), "wall_hours": round(wall / 3600, 3)}
 
 
+def budgets(study: type[Study], scale: str) -> str:
+    """The parameter budget of each experiment run at ``scale``, in words."""
+    sizes = {e.name: e.params or study.params for e in study.experiments_at(scale)}
+    if len(set(sizes.values())) == 1:
+        size = next(iter(sizes.values()))
+        return f"{size:,}" if size else "none (hidden size as set)"
+    return ", ".join(f"{name} {size:,}" if size else f"{name} none" for name, size in sizes.items())
+
+
 def collect_study(study: type[Study], scale: str, tracking_uri: str | None,
                   storage: str | None) -> tuple[list[tuple[TaskReport, Any]], list[str]]:
     """Each of the scale's experiments that has finished runs, collected; the others, said."""
@@ -176,17 +192,19 @@ def scales_with_runs(study: type[Study], storage: str | None) -> list[str]:
     return [s for s in study.scales if any(f"/{study.name}/{s}/" in n for n in names)]
 
 
-def write_study_report(study: type[Study], scale: str | None, out: Path, tracking_uri: str | None = None,
+def write_study_report(study: type[Study], asked: str | None, out: Path, tracking_uri: str | None = None,
                        storage: str | None = None, command: str = "") -> tuple[Path, list[ClaimVerdict], list[str]]:
-    """Write the study's report into ``out`` (and rebuild ``STUDIES.md`` beside it); returns the
-    path of ``report.md``, the claims' verdicts and the warnings."""
+    """Write the study's report at scale ``asked`` (None: the largest scale with finished runs) into
+    ``out`` (and, for ``results/studies/NAME``, rebuild ``results/STUDIES.md``); returns the path of
+    ``report.md``, the claims' verdicts and the warnings."""
     available = scales_with_runs(study, storage)
-    if scale is None:
-        if not available:
-            raise UsageError(f"study {study.name} has no runs yet; start with `bench study run {study.name} --scale smoke`")
-        scale = available[-1]
+    if asked is None and not available:
+        raise UsageError(f"study {study.name} has no runs yet; start with `bench study run {study.name} --scale smoke`")
+    for scale in ([asked] if asked is not None else list(reversed(available))):
+        collected, missing = collect_study(study, scale, tracking_uri, storage)
+        if collected:
+            break
     chosen = study.scale(scale)
-    collected, missing = collect_study(study, scale, tracking_uri, storage)
     if not collected:
         others = f" (runs exist at scale {', '.join(available)})" if available else ""
         raise UsageError(f"study {study.name} has no finished runs at scale {scale}{others}; "
@@ -203,8 +221,8 @@ def write_study_report(study: type[Study], scale: str | None, out: Path, trackin
     lead.heading("Study", 2)
     lead.text(f"**{study.summary()}** Paper: {study.paper}.")
     lead.text(f"Scale **{scale}**: {chosen.trials} tuning trial(s) per arm and experiment, then the best rerun with "
-              f"{chosen.seeds} seed(s); {study.sampler} search; parameter budget "
-              f"{study.params or 'none (hidden size as set)'} per arm. {chosen.differs}".strip())
+              f"{chosen.seeds} seed(s); {study.sampler} search; parameter budget per arm: {budgets(study, scale)}. "
+              f"{chosen.differs}".strip())
     lead.text(f"Cost: {spent['runs']} runs, {spent['compute_hours']:.2f} compute hours, {spent['wall_hours']:.2f} wall-clock "
               f"hours ({spent['wall_hours'] * 60:.0f} min), on {'; '.join(machines) or 'an unrecorded machine'}.")
     lead.text(f"Made with `bench study run {study.name} --scale {scale} --workers N` (data found as `--data NAME=PATH` or "
@@ -213,11 +231,11 @@ def write_study_report(study: type[Study], scale: str | None, out: Path, trackin
     if missing:
         lead.text(f"Not run at this scale (no finished runs): {', '.join(missing)}; claims on them are judged on the rest.")
     lead.heading("Claims and verdicts", 2)
-    claims = pd.DataFrame([{"claim": v.statement, "source": getattr(c, "source", ""), "verdict": v.outcome,
+    claims = pd.DataFrame([{"claim": v.statement, "source": getattr(c, "source", ""), "verdict": v.verdict_text(),
                             "seeds to settle": v.needed_text()} for c, v in zip(study.claims, verdicts, strict=True)])
     lead.table(claims)
     for verdict in verdicts:
-        lead.text(f"*{verdict.statement}* — **{verdict.outcome}**. " + " ".join(f"{e}." for e in verdict.evidence))
+        lead.text(f"*{verdict.statement}* — **{verdict.verdict_text()}**. " + " ".join(f"{e}." for e in verdict.evidence))
     lead.heading("Ours vs the paper", 2)
     if paper.empty:
         lead.text("The paper reports no number for what ran at this scale.")
@@ -229,11 +247,12 @@ def write_study_report(study: type[Study], scale: str | None, out: Path, trackin
     summary = {"study": study.name, "paper": study.paper, "scale": scale, "differs": chosen.differs,
                "trials": chosen.trials, "seeds": chosen.seeds, **spent, "machines": machines,
                "experiments": sorted(reports), "not_run": missing,
-               "claims": [{"claim": v.statement, "verdict": v.outcome, "seeds_to_settle": v.needed_text()}
-                          for v in verdicts],
+               "claims": [{"claim": v.statement, "verdict": v.verdict_text(), "outcome": v.outcome,
+                           "judged": v.judged, "named": v.named, "seeds_to_settle": v.needed_text()} for v in verdicts],
                "generated": f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"}
     (out / "study.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
-    write_index(out.parent)
+    if out.resolve().parent.name == "studies":  # results/studies/NAME: the index is results/STUDIES.md
+        write_index(out.resolve().parent)
     return path, verdicts, warnings
 
 

@@ -11,15 +11,15 @@ def test_list_names_every_study_with_its_experiments_and_claims_without_importin
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for name in ("chung2014", "bai2018", "le2015", "graves2014", "zaremba2014", "jozefowicz2015", "greff2017"):
         assert f"\n{name} " in f"\n{out}"
-    assert "arms: tanh, gru, lstm; 3 claim(s)" in out
+    assert "arms: tanh, gru, lstm; 4 claim(s)" in out
     assert out.strip().endswith("no torch")
 
 
 def test_show_gives_protocol_scales_claims_and_published_numbers(bench_main):
     out = bench_main("study", "show", "chung2014").stdout
-    assert "parameter budget 20000 per arm; training optimizer=rmsprop" in out
+    assert "parameter budget 20,000 parameters per arm; training optimizer=rmsprop" in out
     assert "laptop  6 trial(s) + 3 seed(s)" in out and "differs from the paper:" in out
-    assert "gru beats tanh on jsb, nottingham, musedata, pianomidi, speech" in out
+    assert "no consistent winner between gru and lstm over jsb, nottingham, musedata, pianomidi, speech" in out
     assert "jsb/gru: 8.54" in out and "(secondary)" in out
     assert "--data jsb=PATH, or music/JSB_Chorales.mat under --data-dir" in out
 

@@ -27,7 +27,7 @@ class Broken(Study):
     experiments = (Experiment("short", "parity"),)
     arms = (Arm("gru", "gru"),)
     scales = {"smoke": Scale(1, 1, experiments=("long",))}
-    claims = (Beats("gru", "lstm", ("short", "long")),)
+    claims = (Beats("gru", "lstm", ("short", "long")), Beats("gru", "gru", ("short",)))
 
 
 def test_a_claim_naming_an_undeclared_arm_or_experiment_is_a_problem():
@@ -35,12 +35,14 @@ def test_a_claim_naming_an_undeclared_arm_or_experiment_is_a_problem():
     assert "scales smoke, laptop and paper are required" in problems
     assert any("unknown arm 'lstm'" in p for p in problems)
     assert any("unknown experiment 'long'" in p for p in problems)
+    assert "claim 'gru beats gru on short': none of its experiments runs at the smoke scale" in problems
+    assert "scale smoke: a comparison needs at least 2 seeds per arm for an interval" in problems
 
 
 def test_a_scale_replaces_the_experiment_options_it_names_and_an_unknown_scale_is_a_usage_error():
     study = STUDIES.get("bai2018")
     adding = {e.name: e for e in study.experiments_at("laptop")}["adding"]
     assert adding.options["length"] == 200 and adding.options["variant"] == "adding"
-    assert {e.name for e in study.experiments_at("smoke")} == {"adding", "copy"}
+    assert {e.name for e in study.experiments_at("smoke")} == {"adding", "nottingham"}
     with pytest.raises(UsageError, match="no scale 'huge'"):
         study.scale("huge")

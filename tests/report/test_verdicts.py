@@ -78,11 +78,13 @@ def test_a_claim_over_experiments_is_reproduced_only_where_every_experiment_that
 
 
 def test_experiments_that_did_not_run_are_named_and_never_count_as_support():
-    verdict = judge_beats("gru beats tanh", "gru", "tanh", {"jsb": (GATED, TANH), "musedata": None}, MIN | {"musedata": "min"})
-    assert verdict.outcome == "reproduced"
-    assert any("musedata: not run" in line for line in verdict.evidence)
-    nothing = judge_beats("gru beats tanh", "gru", "tanh", {"musedata": None}, {"musedata": "min"})
+    verdict = judge_beats("gru beats tanh", "gru", "tanh", {"jsb": (GATED, TANH), "musedata": "not run at this scale"},
+                          MIN | {"musedata": "min"})
+    assert verdict.outcome == "reproduced" and verdict.verdict_text() == "reproduced (on 1 of 2)"
+    assert "musedata: not run at this scale, so not judged" in verdict.evidence
+    nothing = judge_beats("gru beats tanh", "gru", "tanh", {"musedata": "not run at this scale"}, {"musedata": "min"})
     assert nothing.outcome == "inconclusive" and nothing.seeds_needed is None
+    assert nothing.verdict_text() == "inconclusive (not judged: nothing it names ran)"
 
 
 def test_no_consistent_winner_needs_each_side_to_win_somewhere_and_is_refuted_by_one_winning_everywhere():
@@ -98,12 +100,19 @@ def test_no_consistent_winner_needs_each_side_to_win_somewhere_and_is_refuted_by
     assert ties.outcome == "inconclusive"  # no significant difference is not evidence of a tie
 
 
-def test_the_closed_fraction_of_a_gap_is_computed_as_by_hand():
+def test_the_closed_fraction_of_a_gap_and_its_fieller_interval_are_computed_as_by_hand():
     # baseline 10, target 8, arm 9: the arm closes (10 − 9) / (10 − 8) = 50% (lower is better).
     closed, low, high = gap_closed([9.0, 9.0], [10.0, 10.0], [8.0, 8.0], "min")
     assert closed == pytest.approx(0.5) and low == pytest.approx(0.5) and high == pytest.approx(0.5)
     closed, _, _ = gap_closed([0.9, 0.9], [0.5, 0.5], [1.0, 1.0], "max")  # (0.9 − 0.5) / (1.0 − 0.5)
     assert closed == pytest.approx(0.8)
+    # Fieller by hand: arm [9, 9.2], baseline [10, 10.2], target [8, 8.2] (each variance 0.02, n = 2):
+    # X = 1, Y = 2, V_X = V_Y = 0.01 + 0.01 = 0.02, C = 0.01, t²(0.975, df 1) = 12.7062² = 161.447.
+    # (4 − 3.22894)θ² − 2(2 − 1.61447)θ + (1 − 3.22894) ≤ 0, i.e. 0.771057θ² − 0.771057θ − 2.22894:
+    # √(b² − 4ac) = √(0.594529 + 6.874636) = 2.733012, θ = (0.771057 ± 2.733012) / 1.542114 = 0.5 ± 1.772232.
+    closed, low, high = gap_closed([9.0, 9.2], [10.0, 10.2], [8.0, 8.2], "min")
+    assert closed == pytest.approx(0.5)
+    assert (low, high) == (pytest.approx(0.5 - 1.772232, abs=1e-5), pytest.approx(0.5 + 1.772232, abs=1e-5))
 
 
 def test_closing_most_of_the_gap_is_reproduced_clearly_and_contradicted_when_it_closes_little():

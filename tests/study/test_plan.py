@@ -60,8 +60,10 @@ def test_given_data_wins_over_the_data_folder_and_a_bad_pair_is_a_usage_error(da
         plans.parse_data([f"jsb={tmp_path}/missing.mat"], chung)
 
 
-def test_the_report_finds_the_sweep_studies_by_the_names_the_run_gives_them(data_dir):
-    chung = STUDIES.get("chung2014")
-    experiment = chung.experiments_at("laptop")[0]
-    planned = plans.plan(chung, "laptop", {}, data_dir)
-    assert list(plans.arm_names(chung, "laptop", experiment).values()) == [p.name for p in planned.plans]
+def test_each_experiment_has_its_own_budget_where_the_paper_sizes_models_per_task():
+    bai = STUDIES.get("bai2018")
+    planned = plans.plan(bai, "smoke", {}, None)  # nottingham has no data here: adding alone
+    assert [p.name for p in planned.plans] == [f"addition/{arch}/params=70000/bai2018/smoke/adding/{label}"
+                                               for arch, label in (("lstm", "lstm"), ("gru", "gru"), ("vanilla", "tanh"))]
+    assert all(abs(p.config.model.params - 70000) == 0 for p in planned.plans)
+    assert plans.mlflow_experiment(bai) == "bai2018" and all(p.experiment == "bai2018" for p in planned.plans)

@@ -46,7 +46,8 @@ def test_every_study_runs_at_smoke_scale_and_its_report_judges_every_claim(name,
     summary = json.loads((folder / "study.json").read_text())
     assert summary["scale"] == "smoke" and summary["runs"] > 0 and summary["machines"]
     assert [c["claim"] for c in summary["claims"]] == [c.statement() for c in study.claims]
-    assert all(c["verdict"] in VERDICTS for c in summary["claims"])
+    assert all(c["outcome"] in VERDICTS for c in summary["claims"])
+    assert all(c["judged"] >= 1 for c in summary["claims"]), summary["claims"]  # each rests on a run
     text = (folder / "report.md").read_text()
     assert "## Claims and verdicts" in text and "## Ours vs the paper" in text and "## 1. Main results" in text
     for claim in study.claims:
