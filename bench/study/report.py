@@ -53,10 +53,14 @@ def _metric(claim_metric: str, report: TaskReport) -> str:
     return claim_metric or f"test/{report.metric}"
 
 
-def _values(report: TaskReport | None, arm: str, metric: str) -> list[float] | str:
-    """An arm's values of ``metric`` over its seeds, or why there are none."""
-    if report is None:
-        return "not run at this scale (or no finished runs)"
+NOT_RUN = "not run at this scale"
+
+
+def _values(report: TaskReport | str, arm: str, metric: str) -> list[float] | str:
+    """An arm's values of ``metric`` over its seeds, or why there are none (``report`` is that why
+    when the experiment has no report)."""
+    if isinstance(report, str):
+        return report
     if arm not in report.arch_runs:
         return f"no finished runs of {arm}"
     key = _metric(metric, report)
@@ -85,9 +89,15 @@ def importance_fits(study: optuna.Study, refits: int = FANOVA_REFITS) -> list[di
     return fits or None
 
 
-def judge_claim(claim: Claim, reports: dict[str, TaskReport], studies: dict[str, optuna.Study]) -> ClaimVerdict:
-    """The verdict on one claim from the collected experiments (absent ones: not run at this scale)."""
+def judge_claim(claim: Claim, reports: dict[str, TaskReport], studies: dict[str, optuna.Study],
+                missing: Sequence[str] = ()) -> ClaimVerdict:
+    """The verdict on one claim from the collected experiments; ``missing``: those the scale runs
+    that have no finished runs (yet), the others absent from ``reports`` were not run at this scale."""
     statement = claim.statement()
+
+    def report_of(name: str) -> TaskReport | str:
+        return reports.get(name) or ("no finished runs" if name in missing else NOT_RUN)
+
     if isinstance(claim, MostImportant):
         rankings: dict[str, list[dict[str, float]] | str] = {}
         for name in claim.experiments:
@@ -95,22 +105,23 @@ def judge_claim(claim: Claim, reports: dict[str, TaskReport], studies: dict[str,
             for arm in claim.arms:
                 runs = report.arch_runs.get(arm) if report else None
                 study = studies.get(runs.study) if runs and runs.study else None
+                why = f"no tuning study of {arm}" if name in reports else str(report_of(name))
                 rankings[f"{name}/{arm}"] = ((importance_fits(study) or "fewer than 4 complete tuning trials")
-                                             if study is not None else "no tuning study found (not run at this scale?)")
+                                             if study is not None else why)
         return judge_most_important(statement, claim.parameter, rankings)
     modes = {name: metric_mode(_metric(claim.metric, reports[name]), reports[name]) if name in reports else "min"
              for name in claim.experiments}
     if isinstance(claim, ClosesGap):
         triples: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]] | str] = {}
         for name in claim.experiments:
-            found = [_values(reports.get(name), arm, claim.metric) for arm in (claim.arm, claim.baseline, claim.target)]
+            found = [_values(report_of(name), arm, claim.metric) for arm in (claim.arm, claim.baseline, claim.target)]
             why = next((f for f in found if isinstance(f, str)), None)
             triples[name] = why or (found[0], found[1], found[2])  # type: ignore[assignment]
         return judge_closes_gap(statement, claim.arm, claim.baseline, claim.target, claim.fraction, triples, modes)
     a, b = (claim.better, claim.worse) if isinstance(claim, Beats) else (claim.a, claim.b)
     samples: dict[str, tuple[Sequence[float], Sequence[float]] | str] = {}
     for name in claim.experiments:
-        first, second = _values(reports.get(name), a, claim.metric), _values(reports.get(name), b, claim.metric)
+        first, second = _values(report_of(name), a, claim.metric), _values(report_of(name), b, claim.metric)
         samples[name] = (first if isinstance(first, str) else second if isinstance(second, str) else (first, second))
     if isinstance(claim, NoConsistentWinner):
         return judge_no_consistent_winner(statement, a, b, samples, modes)
@@ -211,7 +222,7 @@ def write_study_report(study: type[Study], asked: str | None, out: Path, trackin
                          f"run `bench study run {study.name} --scale {scale}`")
     reports = {r.label: r for r, _ in collected}
     studies = open_studies(storage, {r.study for rep in reports.values() for r in rep.arch_runs.values() if r.study})
-    verdicts = [judge_claim(claim, reports, studies) for claim in study.claims]
+    verdicts = [judge_claim(claim, reports, studies, missing) for claim in study.claims]
     paper = ours_vs_paper(study, scale, reports)
     spent = cost(study, scale, storage)
     machines = sorted({str(m) for rep in reports.values() for r in rep.arch_runs.values()
