@@ -115,8 +115,9 @@ def judge_claim(claim: Claim, reports: dict[str, TaskReport], studies: dict[str,
         triples: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]] | str] = {}
         for name in claim.experiments:
             found = [_values(report_of(name), arm, claim.metric) for arm in (claim.arm, claim.baseline, claim.target)]
-            why = next((f for f in found if isinstance(f, str)), None)
-            triples[name] = why or (found[0], found[1], found[2])  # type: ignore[assignment]
+            reasons = [f for f in found if isinstance(f, str)]
+            values = [f for f in found if not isinstance(f, str)]
+            triples[name] = reasons[0] if reasons else (values[0], values[1], values[2])
         return judge_closes_gap(statement, claim.arm, claim.baseline, claim.target, claim.fraction, triples, modes)
     a, b = (claim.better, claim.worse) if isinstance(claim, Beats) else (claim.a, claim.b)
     samples: dict[str, tuple[Sequence[float], Sequence[float]] | str] = {}
