@@ -21,9 +21,10 @@ from mlflow.tracking import MlflowClient
 
 from bench.core.errors import UsageError
 from bench.report import figures, stats
-from bench.report.collect import TaskReport, collect, win_matrix
+from bench.report.collect import collect
 from bench.report.inspection import attention_maps, gradient_table, load_run
 from bench.report.render import Document, write_table
+from bench.report.tables import TaskReport, win_matrix
 from bench.tracking.optuna_store import default_storage_url
 from bench.tracking.store import Tracker, cpu_name, default_tracking_uri
 

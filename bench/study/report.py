@@ -23,8 +23,9 @@ import pandas as pd
 from bench.core.errors import UsageError
 from bench.core.study import Beats, Claim, ClosesGap, MostImportant, NoConsistentWinner, Study
 from bench.report import stats
-from bench.report.collect import TaskReport, collect, interval_text, open_studies
+from bench.report.collect import collect, open_studies
 from bench.report.render import Document
+from bench.report.tables import TaskReport, interval_text
 from bench.report.verdicts import (
     ClaimVerdict,
     judge_beats,

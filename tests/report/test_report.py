@@ -84,7 +84,7 @@ def test_unequal_parameter_budgets_are_a_warning_in_the_report_and_on_stderr(swe
 
 
 def test_budgets_within_ten_percent_are_not_warned_about():
-    from bench.report.collect import budget_warning
+    from bench.report.tables import budget_warning
 
     assert budget_warning("music", {"gru": [20_100.0, 20_100.0], "lstm": [20_900.0], "vanilla": [19_800.0]}) is None
     assert budget_warning("music", {"gru": [20_000.0], "lstm": []}) is None  # one size known: nothing to compare
