@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench import ModelConfig, SteppedRecurrent, option, register_architecture
+from bench import AppendOnlyMemory, ModelConfig, SteppedRecurrent, option, register_architecture
 
 _CELLS = {"gru": nn.GRUCell, "lstm": nn.LSTMCell, "tanh": nn.RNNCell}
 
@@ -31,6 +32,7 @@ class Attention(SteppedRecurrent):
     """
 
     Options = AttentionOptions
+    has_fast_path = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,3 +85,47 @@ class Attention(SteppedRecurrent):
         out = torch.tanh(self.combine(torch.cat([s, context], -1)))
         self.remember(weights)
         return out, (s, cell_memory, context, memory, keys, position + 1)
+
+    def fast_forward(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The same function as :meth:`step` over the whole sequence, computed with fewer, larger
+        operations: the cell's input product for every step in one matrix product; the products of
+        the state (recurrent gates, query, key, output half) and of the context (next step's gates,
+        output half) as one matrix product each per step; the memory appended in place
+        (:class:`bench.AppendOnlyMemory`) instead of a fresh copy of all T entries every step."""
+        s, cell_memory, context, memory, keys, position = state
+        h, a, d = self.hidden_size, self.query.out_features, self.input_size
+        gates = 3 * h if self.options.cell == "gru" else 4 * h if self.options.cell == "lstm" else h
+        cell, combine = self.cell, self.combine
+        inputs = F.linear(x, cell.weight_ih[:, :d], cell.bias_ih)
+        of_state = torch.cat([cell.weight_hh, self.query.weight, self.key.weight, combine.weight[:, :h]])
+        state_bias = torch.cat([cell.bias_hh, self.key.bias.new_zeros(a), self.key.bias, combine.bias])
+        of_context = torch.cat([cell.weight_ih[:, d:], combine.weight[:, h:]])
+        score = self.score.weight[0]
+        store = AppendOnlyMemory(x.shape[0], memory.shape[1] + x.shape[1], h, a, x)
+        token = store.load(memory, keys)
+        parts = (gates, a, a, h)
+        recurrent, _, _, _ = F.linear(s, of_state, state_bias).split(parts, 1)
+        from_context, _ = F.linear(context, of_context).split((gates, h), 1)
+        outputs = []
+        for x_t in inputs.unbind(1):
+            s, cell_memory = self._update(x_t + from_context, recurrent, s, cell_memory)
+            recurrent, query, key, output = F.linear(s, of_state, state_bias).split(parts, 1)
+            token = store.write(token, s, key)
+            context = store.attend(token, query, score)
+            from_context, context_output = F.linear(context, of_context).split((gates, h), 1)
+            outputs.append(torch.tanh(output + context_output))
+        memory, keys = store.export(token)
+        return torch.stack(outputs, 1), (s, cell_memory, context, memory, keys, position + x.shape[1])
+
+    def _update(self, from_input: Tensor, from_state: Tensor, s: Tensor, cell_memory: Tensor) -> tuple[Tensor, Tensor]:
+        """The cell's new state from its two gate pre-activations, as nn.GRUCell/LSTMCell/RNNCell compute it."""
+        if self.options.cell == "gru":
+            h = self.hidden_size
+            reset, update = torch.sigmoid(from_input[:, :2 * h] + from_state[:, :2 * h]).chunk(2, -1)
+            candidate = torch.tanh(from_input[:, 2 * h:] + reset * from_state[:, 2 * h:])
+            return candidate + update * (s - candidate), cell_memory
+        if self.options.cell == "lstm":
+            i, f, g, o = (from_input + from_state).chunk(4, -1)
+            cell_memory = torch.sigmoid(f) * cell_memory + torch.sigmoid(i) * torch.tanh(g)
+            return torch.sigmoid(o) * torch.tanh(cell_memory), cell_memory
+        return torch.tanh(from_input + from_state), cell_memory

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bench.core.datafiles import bench_home, cache_dir, file_key
     from bench.core.dataset import DatasetOptions, Example, SequenceDataset, next_step
     from bench.core.errors import RunFailed, UsageError
+    from bench.core.kernels import AppendOnlyMemory
     from bench.core.metrics import LOG_STD_MIN, Metric, gaussian_nll
     from bench.core.options import NoOptions, option
     from bench.core.registry import register_architecture, register_study, register_task
@@ -52,7 +53,7 @@ _PUBLIC = {
     "ModelConfig": "bench.core.config", "file_key": "bench.core.datafiles", "bench_home": "bench.core.datafiles", "cache_dir": "bench.core.datafiles",
     "DatasetOptions": "bench.core.dataset", "Example": "bench.core.dataset",
     "SequenceDataset": "bench.core.dataset", "next_step": "bench.core.dataset",
-    "RunFailed": "bench.core.errors", "UsageError": "bench.core.errors",
+    "AppendOnlyMemory": "bench.core.kernels", "RunFailed": "bench.core.errors", "UsageError": "bench.core.errors",
     "LOG_STD_MIN": "bench.core.metrics", "Metric": "bench.core.metrics", "gaussian_nll": "bench.core.metrics",
     "NoOptions": "bench.core.options", "option": "bench.core.options",
     "register_architecture": "bench.core.registry", "register_task": "bench.core.registry",
@@ -63,7 +64,7 @@ _PUBLIC = {
     "SyntheticTask": "bench.core.task", "Task": "bench.core.task", "to_device": "bench.core.task",
 }
 __all__ = [
-    "Architecture", "Batch", "DatasetOptions", "Example", "FusedRecurrent", "LOG_STD_MIN", "Metric",
+    "AppendOnlyMemory", "Architecture", "Batch", "DatasetOptions", "Example", "FusedRecurrent", "LOG_STD_MIN", "Metric",
     "ModelConfig", "NoOptions", "RunFailed", "SequenceDataset", "Split", "State", "SteppedRecurrent",
     "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key",
     "gaussian_nll", "next_step", "option", "register_architecture", "register_task", "to_device",

@@ -10,12 +10,12 @@ unset MLFLOW_TRACKING_URI
 steps="${1:-4000}"
 common=(--task copy --opt variant=ntm --opt length=10 --opt "eval_lengths=[20,40]" --params 62000
         --lr 3e-3 --batch-size 32 --max-steps "$steps" --eval-every 250 --eval-size 500 --no-progress)
-bench run "${common[@]}" --arch ntm --compile on > /dev/null
+bench run "${common[@]}" --arch ntm > /dev/null
 bench run "${common[@]}" --arch lstm > /dev/null
 {
   echo "# NTM vs LSTM, NTM copy task, matched parameter budget (~62k)"
   echo
-  echo "Command: \`bash benchmarks/ntm_copy.sh $steps\`: \`bench run ${common[*]} --arch ARCH\` (ntm with \`--compile on\`)."
+  echo "Command: \`bash benchmarks/ntm_copy.sh $steps\`: \`bench run ${common[*]} --arch ARCH\`."
   echo "Machine: $(nproc) CPU cores, $(python -c 'import torch; print("torch", torch.__version__)'), $(date -u +%Y-%m-%d)."
   echo "Trained on sequence lengths uniform in 1..10; \`test/lenN\` draws lengths uniform in 11..N: only lengths"
   echo "never seen in training. Metrics: sequence accuracy and bits per sequence (lower is better)."

@@ -122,6 +122,8 @@ class SteppedRecurrent(Architecture):
         self.compiled = False
         self._compiled_step: Any = None
         self.record = False
+        self.use_fast_path = True
+        """Run :meth:`fast_forward` where the cell has one (tests turn it off to get the reference)."""
         """Keep what :meth:`remember` sees at each step (attention or head weights) in ``recorded``."""
         self.recorded: Tensor | None = None
         self._recording: list[Tensor] = []
@@ -149,7 +151,18 @@ class SteppedRecurrent(Architecture):
         """One time step: ``x_t (B, D)`` → ``h_t (B, output_size)`` and the next state."""
         raise NotImplementedError
 
+    def fast_forward(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The whole sequence at once, computing exactly what stepping through it computes, faster
+        (its hot parts in :mod:`bench.core.kernels`). Optional: a cell that has one sets
+        ``has_fast_path``; ``step`` stays the readable reference that the tests hold it to, and
+        still runs when weights are recorded or the step is compiled."""
+        raise NotImplementedError
+
+    has_fast_path: ClassVar[bool] = False
+
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+        if self.has_fast_path and self.use_fast_path and not self.record and not self.compiled:
+            return self.fast_forward(x, self.initial_state(x) if state is None else tuple(state))
         state = self.prepare(x, self.initial_state(x) if state is None else tuple(state))
         step = self.step
         # Compiled only in training: evaluation shapes vary (and would recompile); recording is a

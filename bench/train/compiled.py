@@ -6,7 +6,10 @@ costs tens of seconds to compile, cold. With ``--compile auto`` the first steps 
 timed; the run switches to the compiled step only if compiling would be under 10% of the compiled
 run — compile time plus the remaining steps at the best speed-up measured (:data:`SPEEDUP`), so it
 holds whatever the actual gain. (Comparing with the eager rest of the run instead let a default NTM
-run spend about a third of its time compiling.) Evaluation always runs eagerly (its batch shapes
+run spend about a third of its time compiling.) A cell with a hand-written fast path
+(``has_fast_path``) runs it and is not compiled under ``auto``: what compiles is the step-by-step
+reference, which the fast path already outruns or nearly matches without the compile cost (target 3
+of ``benchmarks/suite.py``). Evaluation always runs eagerly (its batch shapes
 differ and would each trigger a new compile). The measurements behind the two constants are
 ``benchmarks/suite.py``'s target 3 and ``benchmarks/gpu_check.py``'s item 5, in
 ``results/BENCHMARKS.md``.
@@ -58,6 +61,9 @@ class CompileWhenItPays(Callback):
             return
         core.compiled = self.mode == "on"
         self.decision = "compiled (--compile on)" if self.mode == "on" else "eager"
+        if self.mode == "auto" and core.has_fast_path and core.use_fast_path:
+            self.mode = "fast path"  # nothing to decide: its compiled step would be the reference's
+            self.decision = "eager (its fast path; compiling would compile the step-by-step reference)"
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
         if trainer.global_step == self.warmup:

@@ -22,5 +22,5 @@ def test_recording_does_not_change_the_output():
     x = torch.randn(2, 6, 5)
     plain, _ = core(x)
     core.record = True
-    recorded, _ = core(x)
-    assert torch.equal(plain, recorded)
+    recorded, _ = core(x)  # recording runs the step-by-step reference: equal up to rounding
+    torch.testing.assert_close(plain, recorded, atol=1e-6, rtol=1e-6)
