@@ -159,6 +159,13 @@ class SteppedRecurrent(Architecture):
         raise NotImplementedError
 
     has_fast_path: ClassVar[bool] = False
+    compile_gain: ClassVar[float] = 3.0
+    """How many times faster a training step is with the compiled step than with the eager forward
+    (the fast path where there is one), on the CPU: what ``--compile auto`` (:mod:`bench.train.compiled`)
+    weighs the compile time against; at most 1, it never compiles. The default is the largest gain
+    measured for a step-only cell (NTM's reference step), the assumption under which compiling
+    weighs most. Measured by target 3 of
+    ``benchmarks/suite.py``, which also checks the decisions it leads to."""
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
         if self.has_fast_path and self.use_fast_path and not self.record and not self.compiled:

@@ -1,17 +1,15 @@
 """When to run a custom cell's compiled step: only where it pays.
 
 Architectures without a fused kernel (:class:`bench.core.architecture.SteppedRecurrent`) step through
-time in Python. ``torch.compile`` of their step makes each training step several times faster but
+time in Python. ``torch.compile`` of their step can make each training step several times faster but
 costs tens of seconds to compile, cold. With ``--compile auto`` the first steps run eagerly and are
 timed; the run switches to the compiled step only if compiling would be under 10% of the compiled
-run — compile time plus the remaining steps at the best speed-up measured (:data:`SPEEDUP`), so it
-holds whatever the actual gain. (Comparing with the eager rest of the run instead let a default NTM
-run spend about a third of its time compiling.) A cell with a hand-written fast path
-(``has_fast_path``) runs it and is not compiled under ``auto``: what compiles is the step-by-step
-reference, which the fast path already outruns or nearly matches without the compile cost (target 3
-of ``benchmarks/suite.py``). Evaluation always runs eagerly (its batch shapes
-differ and would each trigger a new compile). The measurements behind the two constants are
-``benchmarks/suite.py``'s target 3 and ``benchmarks/gpu_check.py``'s item 5, in
+run — compile time plus the remaining steps at the cell's ``compile_gain`` (the speed-up measured
+for it; a cell with a hand-written fast path gains little or nothing, since what compiles is its
+step-by-step reference, and a gain of at most 1 never compiles). (Comparing with the eager rest of
+the run instead let a default NTM run spend about a third of its time compiling.) Evaluation always
+runs eagerly (its batch shapes differ and would each trigger a new compile). The measurements behind
+the constants are ``benchmarks/suite.py``'s target 3 and ``benchmarks/gpu_check.py``'s item 5, in
 ``results/BENCHMARKS.md``.
 """
 from __future__ import annotations
@@ -27,9 +25,6 @@ from bench.core.architecture import SteppedRecurrent
 
 COMPILE_SECONDS = {"cpu": 60.0, "cuda": 40.0}
 """Rough cold compile time of one step function, by device type (see the module docstring)."""
-SPEEDUP = 3.0
-"""The largest gain of a compiled step measured (NTM's, on the CPU): the compiled run is assumed to be
-this much shorter than the eager one, the assumption under which compiling weighs most."""
 
 
 class CompileWhenItPays(Callback):
@@ -61,9 +56,9 @@ class CompileWhenItPays(Callback):
             return
         core.compiled = self.mode == "on"
         self.decision = "compiled (--compile on)" if self.mode == "on" else "eager"
-        if self.mode == "auto" and core.has_fast_path and core.use_fast_path:
-            self.mode = "fast path"  # nothing to decide: its compiled step would be the reference's
-            self.decision = "eager (its fast path; compiling would compile the step-by-step reference)"
+        if self.mode == "auto" and core.compile_gain <= 1.0:
+            self.mode = "never"
+            self.decision = "eager (its fast path: its compiled step would not be faster)"
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
         if trainer.global_step == self.warmup:
@@ -76,7 +71,7 @@ class CompileWhenItPays(Callback):
         per_step = (time.perf_counter() - self._started) / self.probe
         remaining = max(trainer.max_steps - trainer.global_step, 0) * per_step
         cost = COMPILE_SECONDS.get(pl_module.device.type, 60.0)
-        compiled_run = cost + remaining / SPEEDUP
+        compiled_run = cost + remaining / core.compile_gain
         if cost < 0.1 * compiled_run:
             core.compiled = True
             self.decision = f"compiled (eager {per_step * 1000:.0f} ms/step, {remaining:.0f} s left)"
