@@ -28,8 +28,9 @@ class Bai2018(Study):
     space = {"model.forget_bias": None}
     scales = {
         "smoke": Scale(trials=1, seeds=2, train=QUICK, experiments=("adding", "nottingham"),
-                       options={"adding": {"length": 20}},
-                       cost="about 40 s", differs="20 updates a run, adding at T = 20: checks the machinery."),
+                       options={"adding": {"length": 20}}, params={"nottingham": 20_000},
+                       cost="about 25 s", differs="20 updates a run, adding at T = 20, Nottingham at 20k parameters: "
+                                                  "checks the machinery."),
         "laptop": Scale(trials=4, seeds=3, train={"max_steps": 2000, "patience": 10, "eval_size": 500},
                         experiments=("adding", "copy", "jsb"),
                         options={"adding": {"length": 200}, "copy": {"length": 100}},

@@ -83,6 +83,9 @@ class Scale:
     options: Mapping[str, Settings] = dataclasses.field(default_factory=dict)
     """Per experiment name: task options replacing the experiment's at this scale."""
     experiments: tuple[str, ...] = ()
+    params: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Per experiment name: the parameter budget per arm at this scale, where it differs from the
+    experiment's (a smoke run checking the machinery need not build a million-parameter model)."""
     cost: str = ""
     """What it takes, in words (e.g. "about 2 h on a 2-core CPU"): measured, for ``bench study show``."""
     differs: str = ""
@@ -201,10 +204,11 @@ class Study:
 
     @classmethod
     def experiments_at(cls, scale: str) -> list[Experiment]:
-        """The experiments a scale runs, with that scale's task options applied."""
+        """The experiments a scale runs, with that scale's task options and budgets applied."""
         chosen = cls.scale(scale)
         names = chosen.experiments or tuple(e.name for e in cls.experiments)
-        return [dataclasses.replace(e, options={**e.options, **chosen.options.get(e.name, {})})
+        return [dataclasses.replace(e, options={**e.options, **chosen.options.get(e.name, {})},
+                                    params=chosen.params.get(e.name, e.params))
                 for e in cls.experiments if e.name in names]
 
     @classmethod
