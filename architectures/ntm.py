@@ -152,7 +152,8 @@ class NTM(SteppedRecurrent):
                 torch.linalg.vector_norm(memory, dim=-1).clamp_min(1e-8)[:, None, :]
             similarity = torch.bmm(key, memory.transpose(1, 2)) / norms  # (B, heads, N)
             content = torch.softmax(F.softplus(strength) * similarity, -1)
-            gated = torch.lerp(weights, content, torch.sigmoid(gate))
+            interpolate = torch.sigmoid(gate)
+            gated = interpolate * content + (1 - interpolate) * weights
             if r <= n:  # the 2r+1 neighbours of every slot as a view of the wrapped-around weights
                 around = torch.cat([gated[..., n - r:], gated, gated[..., :r]], -1).unfold(-1, self.shifts, 1).flip(-1)
             else:  # shifts wrap more than once: gather them

@@ -125,6 +125,7 @@ class _Attend(Function):
         hidden, weights, score = ctx.saved_tensors
         memory, n = ctx.memory, ctx.length
         values = memory.values[:, :n]
+        grad_context = grad_context.to(values.dtype)  # under autocast the context's consumer may be lower precision
         memory.grad_values[:, :n].addcmul_(weights[:, :, None], grad_context[:, None, :])  # ∂/∂v_j = α_j g
         grad_weights = torch.bmm(values, grad_context[:, :, None]).squeeze(-1)
         grad_scores = weights * (grad_weights - (weights * grad_weights).sum(-1, keepdim=True))  # softmax
