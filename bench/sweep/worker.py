@@ -223,7 +223,7 @@ class Worker:
             callbacks = [] if job.seeds_of else [pruning_callback(trial, monitor)]
             result = run(
                 config, tracking_uri=self.spec.tracking_uri, experiment=job.experiment,
-                run_name=f"{config.model.arch} {label}",
+                role=label,
                 progress=False, callbacks=callbacks, stop_exceptions=(optuna.TrialPruned,),
                 on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
                 tags={"mlflow.parentRunId": study.user_attrs.get(ATTR_PARENT_RUN) or "",

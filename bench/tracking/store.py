@@ -12,13 +12,14 @@ reading runs back (``bench runs``) stays quick.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import platform
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,19 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+"""MLflow 3's UI opens an experiment on its GenAI overview (traces, token usage) unless the
+experiment is marked as model training: then it opens on the runs table."""
+RUNS_VIEW = "rnnbench"
+"""The key of the UI view (columns, sort) every experiment gets: ``bench ui`` prints its URL."""
+
+
+def ui_column(key: str) -> str:
+    """``metrics.test/loss`` → the UI's column key ``metrics.`test/loss```."""
+    kind, _, name = key.partition(".")
+    return f"{kind}.`{name}`"
+
+
 class Tracker:
     """One MLflow tracking store; opening it checks that it can be written or reached."""
 
@@ -160,19 +174,41 @@ class Tracker:
         self.artifact_root = sqlite_path.parent / "artifacts" if sqlite_path else None
 
     def experiment_id(self, name: str) -> str:
-        """The experiment called ``name``, created if missing (safe when workers race to create it)."""
+        """The experiment called ``name``, created if missing (safe when workers race to create it),
+        and marked as model training (:data:`EXPERIMENT_KIND`)."""
 
         experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
+            if experiment.tags.get(EXPERIMENT_KIND[0]) is None:  # a store from before the mark
+                self.client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
             return experiment.experiment_id
         location = (self.artifact_root / name).resolve().as_uri() if self.artifact_root else None
         try:
-            return self.client.create_experiment(name, artifact_location=location)
+            return self.client.create_experiment(name, artifact_location=location, tags=dict([EXPERIMENT_KIND]))
         except MlflowException:
             experiment = self.client.get_experiment_by_name(name)
             if experiment is None:
                 raise
             return experiment.experiment_id
+
+    def show_in_runs_table(self, experiment: str, columns: Sequence[str], order_by: str, ascending: bool) -> None:
+        """Make the UI's runs table of ``experiment`` show these run columns (``params.model.arch``,
+        ``metrics.test/seq_acc``), sorted by ``order_by``: MLflow's shared view state
+        (:data:`RUNS_VIEW`) that ``bench ui``'s URL opens. Columns already in it are kept (an experiment
+        may hold several tasks, each with its own metric)."""
+        experiment_id = self.experiment_id(experiment)
+        tag = f"mlflow.sharedViewState.{RUNS_VIEW}"
+        found = self.client.get_experiment(experiment_id).tags.get(tag)
+        try:
+            shown = json.loads(found)["selectedColumns"] if found else []
+        except (ValueError, KeyError, TypeError):
+            shown = []
+        wanted = [ui_column(c) for c in columns]
+        selected = shown + [c for c in wanted if c not in shown]
+        if found and selected == shown:
+            return
+        view = {"selectedColumns": selected, "orderByKey": ui_column(order_by), "orderByAsc": ascending}
+        self.client.set_experiment_tag(experiment_id, tag, json.dumps(view))
 
     def start_run(self, experiment: str, run_name: str | None, params: Mapping[str, Any],
                   tags: Mapping[str, str], config_yaml: str) -> str:

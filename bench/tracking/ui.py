@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Sequence
 
 from bench.core.errors import RunFailed, UsageError
-from bench.tracking.store import Tracker, default_tracking_uri
+from bench.tracking.store import RUNS_VIEW, Tracker, default_tracking_uri
 
 HOST = "127.0.0.1"
 
@@ -37,6 +37,22 @@ def compare_url(base: str, run_ids: Sequence[str], experiment_ids: Sequence[str]
     query = urllib.parse.urlencode({"runs": json.dumps(list(run_ids), separators=compact),
                                     "experiments": json.dumps(list(experiment_ids), separators=compact)})
     return f"{base}/#/compare-runs?{query}"
+
+
+def runs_url(base: str, experiment_id: str) -> str:
+    """The runs table of an experiment with the columns and sort of the harness's view (each run's
+    architecture, size and test metric; :meth:`bench.tracking.store.Tracker.show_in_runs_table`)."""
+    return f"{base}/#/experiments/{experiment_id}/runs?viewStateShareKey={RUNS_VIEW}"
+
+
+def experiment_urls(base: str, tracking_uri: str | None = None) -> list[tuple[str, str]]:
+    """(name, runs table URL) of every experiment that has runs, by name."""
+    client = Tracker(tracking_uri).client
+    found = []
+    for experiment in client.search_experiments():
+        if client.search_runs([experiment.experiment_id], max_results=1):
+            found.append((experiment.name, runs_url(base, experiment.experiment_id)))
+    return sorted(found)
 
 
 def start(port: int = 0, tracking_uri: str | None = None) -> tuple[subprocess.Popen[str], str]:
@@ -97,7 +113,10 @@ def serve(port: int = 0, tracking_uri: str | None = None) -> int:
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    print(f"MLflow UI on {tracking_uri or default_tracking_uri()}: {url}  (Ctrl-C to stop)", flush=True)
+    print(f"MLflow UI on {tracking_uri or default_tracking_uri()}: {url}  (Ctrl-C to stop)")
+    for name, address in experiment_urls(url, tracking_uri):
+        print(f"  {name}: {address}")
+    sys.stdout.flush()
     try:
         if process.stdout is not None:
             for _ in process.stdout:  # drain the server's log so it never blocks on a full pipe

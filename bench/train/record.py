@@ -35,11 +35,17 @@ class TrackedRun:
     run_id: str
     logger: MLflowMetricsLogger
     checkpoints: MLflowCheckpoints
+    config: RunConfig
     checkpoint: str | None = None
+    experiment: str = ""
+    role: str | None = None
+    """Set when the run's name is :func:`run_label`'s with this role: the parameter count then
+    replaces the budget in it."""
 
     @classmethod
     def open(cls, tracker: Tracker, config: RunConfig, folder: str, experiment: str | None = None,
-             run_name: str | None = None, tags: Tags | None = None, resume: str | None = None) -> TrackedRun:
+             run_name: str | None = None, tags: Tags | None = None, resume: str | None = None,
+             role: str = "") -> TrackedRun:
         """A new MLflow run of ``config`` (experiment = task name unless given), or the stopped run
         ``resume`` reopened, with its newest checkpoint downloaded into ``folder``."""
         checkpoint: str | None = None
@@ -48,10 +54,11 @@ class TrackedRun:
             run_id = resume
             checkpoint, logged = prepare_resume(tracker, run_id, config, folder)
         else:
-            run_id = tracker.start_run(experiment or config.task.name, run_name, config.flat(),
+            run_id = tracker.start_run(experiment or config.task.name, run_name or run_label(config, role=role), config.flat(),
                                        {**standard_tags(config), **(tags or {})}, config.to_yaml())
         return cls(tracker, run_id, MLflowMetricsLogger(tracker, run_id, already_logged=logged),
-                   MLflowCheckpoints(tracker, run_id, config, config.train.checkpoint_every), checkpoint)
+                   MLflowCheckpoints(tracker, run_id, config, config.train.checkpoint_every), config, checkpoint,
+                   experiment or config.task.name, None if run_name or resume else role)
 
     @contextlib.contextmanager
     def closing(self, stop_exceptions: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
@@ -84,8 +91,15 @@ class TrackedRun:
             **result.data_statistics,
             **({"steps_to_target": result.steps} if result.stop_reason == "target reached" else {}),
         }, step=result.steps)
+        named = {} if self.role is None else {"mlflow.runName": run_label(self.config, result.num_parameters, self.role)}
         self.tracker.set_tags(self.run_id, {"stop_reason": result.stop_reason, "device": result.device,
-                                            "step_function": result.step_function})
+                                            "step_function": result.step_function, **named})
+        if result.model is not None:
+            task = result.model.task
+            self.tracker.show_in_runs_table(
+                self.experiment, ["params.model.arch", "metrics.num_parameters", f"metrics.test/{task.target_metric}",
+                                  "metrics.train_seconds"],
+                f"metrics.test/{task.target_metric}", ascending=task.target_mode == "min")
         if result.model is not None:
             self._log_weights(result.model)
 
@@ -105,6 +119,19 @@ class TrackedRun:
             if tags:
                 self.tracker.set_tags(self.run_id, tags)
             self.tracker.end_run(self.run_id, status, reason)
+
+
+def run_label(config: RunConfig, num_parameters: int | None = None, role: str = "") -> str:
+    """A run's name in the MLflow UI, saying what it is: ``gru · 20.1k params · seed 0`` (before the
+    model is built, the budget asked for, ``gru · 20k budget · seed 0``, or the hidden size).
+    ``role`` replaces ``seed N``, e.g. ``trial 3`` for a sweep trial."""
+    if num_parameters is not None:
+        size = f"{num_parameters / 1000:.1f}k params"
+    elif config.model.params:
+        size = f"{config.model.params / 1000:g}k budget"
+    else:
+        size = f"hidden {config.model.hidden_size}"
+    return f"{config.model.arch} · {size} · {role or f'seed {config.train.seed}'}"
 
 
 def standard_tags(config: RunConfig) -> Tags:

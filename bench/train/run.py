@@ -63,6 +63,7 @@ def run(
     on_start: Callable[[str], None] | None = None,
     resume: str | None = None,
     tracker: Tracker | None = None,
+    role: str = "",
 ) -> RunResult:
     """:func:`fit` inside an MLflow run that always ends FINISHED, FAILED (with the reason) or KILLED.
 
@@ -71,11 +72,13 @@ def run(
     with the tag ``stopped_by`` and are re-raised — and ``on_start``, called with the new run id.
     ``resume``: the id of a stopped run of this same config, continued in that MLflow run from its
     last checkpoint (metric steps go on without gap or repeat; see :mod:`bench.train.checkpoints`).
-    ``tracker``: the store already opened (instead of ``tracking_uri``).
+    ``tracker``: the store already opened (instead of ``tracking_uri``). Without ``run_name`` the run
+    is named for what it is (:func:`bench.train.record.run_label`; ``role``, e.g. ``trial 3``,
+    replaces ``seed N`` in it).
     """
     tracker = tracker or Tracker(tracking_uri)  # opened and checked before any run is created
     with tempfile.TemporaryDirectory() as folder:
-        tracked = TrackedRun.open(tracker, config, folder, experiment, run_name, tags, resume)
+        tracked = TrackedRun.open(tracker, config, folder, experiment, run_name, tags, resume, role)
         # An out-of-memory error becomes one line (exit 2) and the run FAILED with it.
         with tracked.closing(stop_exceptions), out_of_memory_as_usage_error(config):
             if on_start is not None:

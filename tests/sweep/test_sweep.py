@@ -97,6 +97,7 @@ def test_four_workers_make_exactly_the_trials_asked_log_each_one_and_resume_to_a
     gru_trials = sorted((r for r in runs if r.data.tags.get("sweep.study") == "parity/gru/params=any"
                          and r.data.tags.get("sweep.role") == "trial"), key=lambda r: int(r.data.tags["sweep.trial"]))
     assert [int(r.data.tags["sweep.trial"]) for r in gru_trials] == [0, 1, 2, 3]
+    assert [r.info.run_name.split(" · ")[::2] for r in gru_trials] == [["gru", f"trial {i}"] for i in range(4)]
     assert {r.data.tags["mlflow.parentRunId"] for r in gru_trials} == {parents["parity/gru/params=any"].info.run_id}
     for run, trial in zip(gru_trials, gru.trials):
         assert run.info.status == "FINISHED"

@@ -34,12 +34,18 @@ def tiny_runs() -> dict[str, object]:
     for arch in ("gru", "lstm"):
         config = resolve({"task": {"name": "parity", "length": 4}, "model": {"arch": arch, "hidden_size": 8},
                           "train": {"max_steps": 10, "eval_every": 10, "eval_size": 32, "threads": 1}})
-        runs[arch] = run(config, run_name=f"tiny {arch} run", progress=False)
+        runs[arch] = run(config, progress=False)
     return runs
 
 
-def start_ui(env: dict) -> tuple[subprocess.Popen, str]:
-    """`bench ui` as a user starts it; returns the process and the URL it printed."""
+def shown_name(arch: str, result) -> str:
+    """The name a run gets without --run-name: what it is."""
+    return f"{arch} · {result.num_parameters / 1000:.1f}k params · seed 0"
+
+
+def start_ui(env: dict) -> tuple[subprocess.Popen, str, list[str]]:
+    """`bench ui` as a user starts it; returns the process, the URL it printed and its output lines
+    (still growing: the runs-table URLs follow the first)."""
     process = subprocess.Popen([sys.executable, "-m", "bench.cli", "ui"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
     lines: list[str] = []
@@ -49,7 +55,7 @@ def start_ui(env: dict) -> tuple[subprocess.Popen, str]:
     while time.monotonic() < deadline:
         match = re.search(r"(http://127\.0\.0\.1:\d+)", "".join(lines))
         if match:
-            return process, match.group(1)
+            return process, match.group(1), lines
         if process.poll() is not None:
             break
         time.sleep(0.2)
@@ -72,7 +78,7 @@ def metric_row(driver, name: str) -> list[str]:
     return [c.get_attribute("textContent").strip() for c in values]
 
 
-def test_the_run_comparison_page_shows_both_architectures_and_their_final_metric(isolated_store, tmp_path):
+def test_the_runs_table_and_the_comparison_page_show_each_architecture_and_its_test_metric(isolated_store, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -86,7 +92,8 @@ def test_the_run_comparison_page_shows_both_architectures_and_their_final_metric
     experiment = Tracker().client.get_experiment_by_name("parity").experiment_id
     env = {**os.environ, "RNNBENCH_HOME": str(isolated_store), "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    process, base = start_ui(env)
+    process, base, printed = start_ui(env)
+    names = {arch: shown_name(arch, result) for arch, result in runs.items()}
     driver = None
     try:
         with urllib.request.urlopen(f"{base}/health", timeout=10) as response:
@@ -100,21 +107,36 @@ def test_the_run_comparison_page_shows_both_architectures_and_their_final_metric
         ids = [runs["gru"].run_id, runs["lstm"].run_id]
         driver.get(compare_url(base, ids, [experiment]))
         body = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
-        WebDriverWait(driver, 90).until(lambda d: "tiny gru run" in body(d) and "tiny lstm run" in body(d))
+        WebDriverWait(driver, 90).until(lambda d: all(name in body(d) for name in names.values()))
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.XPATH, "//a[normalize-space(.)='test/loss']"))
         text = body(driver)
         assert "Comparing 2 Runs" in text
-        names = re.search(r"Run Name:\s*(.+?)\n(.+?)\n", text)
-        columns = [names.group(1).strip(), names.group(2).strip()]  # the UI's column order
-        assert sorted(columns) == ["tiny gru run", "tiny lstm run"]
+        header = re.search(r"Run Name:\s*(.+?)\n(.+?)\n", text)
+        columns = [header.group(1).strip(), header.group(2).strip()]  # the UI's column order
+        assert sorted(columns) == sorted(names.values())
         shown = dict(zip(columns, metric_row(driver, "test/loss")))
         label = driver.find_element(By.XPATH, "//a[normalize-space(.)='test/loss']")
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", label)
         driver.save_screenshot(str(tmp_path / "compare-runs.png"))
         for arch, result in runs.items():
             value = result.metrics["test/loss"]
-            assert float(shown[f"tiny {arch} run"]) == pytest.approx(value, rel=5e-3, abs=5e-4), (arch, shown)
+            assert float(shown[names[arch]]) == pytest.approx(value, rel=5e-3, abs=5e-4), (arch, shown)
         assert (tmp_path / "compare-runs.png").stat().st_size > 10_000
+
+        # The runs table `bench ui` prints for the task: a page of training runs (not MLflow's GenAI
+        # overview) listing each run by what it is, with its architecture and test metric in columns.
+        (runs_page,) = [line.split(": ", 1)[1].strip() for line in printed if line.strip().startswith("parity: ")]
+        driver.get(runs_page)
+        WebDriverWait(driver, 90).until(lambda d: all(name in body(d) for name in names.values())
+                                        and "test/seq_acc" in body(d).splitlines())
+        text = body(driver)
+        assert "Training runs" in text and "Traces" not in text.split("Training runs", 1)[1]
+        cells = text.split("Training runs", 1)[1].splitlines()
+        numbers = [float(c) for c in cells if re.fullmatch(r"\d+(\.\d+)?", c)]
+        for arch, result in runs.items():  # its architecture, size and test metric are columns
+            assert arch in cells and str(result.num_parameters) in cells, (arch, cells)
+            assert any(n == pytest.approx(result.metrics["test/seq_acc"]) for n in numbers), (arch, numbers)
+        driver.save_screenshot(str(tmp_path / "runs-table.png"))
     finally:
         if driver is not None:
             driver.quit()
