@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         Beats,
         ClosesGap,
         Data,
+        Equivalent,
         Experiment,
         MostImportant,
         NoConsistentWinner,
@@ -59,7 +60,7 @@ _PUBLIC = {
     "register_architecture": "bench.core.registry", "register_task": "bench.core.registry",
     "register_study": "bench.core.registry",
     **{name: "bench.core.study" for name in ("Arm", "Beats", "ClosesGap", "Data", "Experiment", "MostImportant",
-                                             "NoConsistentWinner", "Published", "Scale", "Study")},
+                                             "NoConsistentWinner", "Equivalent", "Published", "Scale", "Study")},
     "Batch": "bench.core.task", "Split": "bench.core.task", "SyntheticOptions": "bench.core.task",
     "SyntheticTask": "bench.core.task", "Task": "bench.core.task", "to_device": "bench.core.task",
 }
@@ -68,7 +69,7 @@ __all__ = [
     "ModelConfig", "NoOptions", "RunFailed", "SequenceDataset", "Split", "State", "SteppedRecurrent",
     "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key",
     "gaussian_nll", "next_step", "option", "register_architecture", "register_task", "to_device",
-    "register_study", "Arm", "Beats", "ClosesGap", "Data", "Experiment", "MostImportant", "NoConsistentWinner",
+    "register_study", "Arm", "Beats", "ClosesGap", "Data", "Experiment", "MostImportant", "NoConsistentWinner", "Equivalent",
     "Published", "Scale", "Study",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)

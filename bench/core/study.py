@@ -137,6 +137,24 @@ class NoConsistentWinner:
 
 
 @dataclasses.dataclass(frozen=True)
+class Equivalent:
+    """"``a`` is as good as ``b``" on each of ``experiments``, within ``margin`` (in the metric's unit;
+    a paper's "comparable"): shown by two one-sided tests (TOST), refuted when the difference is
+    beyond the margin. No significant difference is not evidence of equivalence; this claim is."""
+
+    a: str
+    b: str
+    experiments: tuple[str, ...]
+    margin: float
+    metric: str = ""
+    source: str = ""
+
+    def statement(self) -> str:
+        on = f" ({self.metric})" if self.metric else ""
+        return f"{self.a} is as good as {self.b} within ±{self.margin:g} on {', '.join(self.experiments)}{on}"
+
+
+@dataclasses.dataclass(frozen=True)
 class ClosesGap:
     """"``arm`` closes at least ``fraction`` of the gap from ``baseline`` to ``target``" on each of
     ``experiments``: (baseline − arm) / (baseline − target) ≥ fraction, in the better direction."""
@@ -168,7 +186,7 @@ class MostImportant:
                 f"on {', '.join(self.experiments)}")
 
 
-Claim = Beats | NoConsistentWinner | ClosesGap | MostImportant
+Claim = Beats | NoConsistentWinner | Equivalent | ClosesGap | MostImportant
 
 
 class Study:
@@ -240,7 +258,7 @@ class Study:
                 found.append(f"published number for unknown {item.experiment}/{item.arm}")
         for claim in cls.claims:
             used = {claim.better, claim.worse} if isinstance(claim, Beats) else \
-                {claim.a, claim.b} if isinstance(claim, NoConsistentWinner) else \
+                {claim.a, claim.b} if isinstance(claim, NoConsistentWinner | Equivalent) else \
                 {claim.arm, claim.baseline, claim.target} if isinstance(claim, ClosesGap) else set(claim.arms)
             for label in used - arms:
                 found.append(f"claim {claim.statement()!r}: unknown arm {label!r}")

@@ -13,6 +13,11 @@ seeds per architecture; the verdict says what those seeds support, and nothing e
   sample variances, δ the observed difference and the t quantiles at df = 2n − 2 (solved by
   iteration from the normal approximation, which at 2–3 seeds would promise far too few) — a
   planning figure, which assumes the observed effect is the true one.
+
+"A is as good as B" (a paper's "comparable") is not the absence of a significant difference: it is
+shown by two one-sided tests within a margin the study declares (:func:`judge_equivalent`), and
+refuted when the difference lies beyond it. Claims over several experiments, or about a gap or a
+hyperparameter's importance, are judged by the functions below from the same samples.
 """
 from __future__ import annotations
 
@@ -185,6 +190,60 @@ def judge_no_consistent_winner(statement: str, a: str, b: str, samples: dict[str
     return ClaimVerdict(statement, outcome, evidence,
                         _largest_need(list(verdicts.values())) if outcome == "inconclusive" else None,
                         len(verdicts), len(samples))
+
+
+def seeds_for_equivalence(a: Sequence[float], b: Sequence[float], margin: float, alpha: float = stats.ALPHA,
+                          power: float = POWER) -> float:
+    """Seeds per side for two one-sided tests at ``alpha`` to show equivalence within ±``margin`` with
+    ``power``, if the observed difference d and variances were the truth: n = 2·(t₁₋α + t_q)²·s²/(margin −
+    |d|)², q = power (or (1 + power)/2 when d = 0: both one-sided tests must then pass by chance), t at
+    df = 2n − 2, iterated as :func:`seeds_for_power`. inf when |d| ≥ margin (more seeds would show
+    the opposite), NaN with fewer than 2 values on a side."""
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    room = margin - abs(stats.mean(a) - stats.mean(b))
+    if room <= 0:
+        return math.inf
+    q = (1 + power) / 2 if stats.mean(a) == stats.mean(b) else power
+    ratio = 2 * (stats.sample_variance(a) + stats.sample_variance(b)) / 2 / (room * room)
+    n = max(2.0, math.ceil((norm.ppf(1 - alpha) + norm.ppf(q)) ** 2 * ratio))
+    for _ in range(100):
+        df = 2 * n - 2
+        better = max(2.0, math.ceil((stats.t_quantile(1 - alpha, df) + stats.t_quantile(q, df)) ** 2 * ratio))
+        if better == n:
+            break
+        n = better
+    return n
+
+
+def judge_equivalent(statement: str, a: str, b: str, margin: float, samples: dict[str, Samples | Missing]) -> ClaimVerdict:
+    """"``a`` is as good as ``b`` within ±``margin``" on every experiment, by two one-sided tests at
+    α = 0.05 — Welch's 90% interval of mean(a) − mean(b): reproduced on an experiment when it lies
+    inside (−margin, margin), contradicted when it lies entirely outside it (the difference is
+    significantly beyond the margin), inconclusive otherwise; combined over experiments as for
+    "beats". An inconclusive verdict gives the seeds per arm that would show equivalence with 80%
+    power (:func:`seeds_for_equivalence`)."""
+    evidence, outcomes, needs = [], [], []
+    for name, pair in samples.items():
+        if isinstance(pair, str):
+            continue
+        diff, low, high, _, _ = stats.welch(pair[0], pair[1], 1 - 2 * stats.ALPHA)
+        n_a, n_b = len(pair[0]), len(pair[1])
+        if math.isfinite(low) and -margin < low and high < margin:
+            outcome: Outcome = "reproduced"
+        elif math.isfinite(low) and (low >= margin or high <= -margin):
+            outcome = "contradicted"
+        else:
+            outcome = "inconclusive"
+            needs.append(seeds_for_equivalence(pair[0], pair[1], margin))
+        interval = f"90% CI [{low:+.4g}, {high:+.4g}]" if math.isfinite(low) else "no interval"
+        evidence.append(f"{name}: {outcome}: {a} − {b} {diff:+.4g} ({interval}, margin ±{margin:g}; "
+                        f"n = {n_a} vs {n_b})")
+        outcomes.append(outcome)
+    combined = _combined(outcomes)
+    finite = [n for n in needs if not math.isnan(n)]
+    needed = (max(finite) if finite else math.nan) if combined == "inconclusive" and needs else None
+    return ClaimVerdict(statement, combined, (*evidence, *_unjudged(samples)), needed, len(outcomes), len(samples))
 
 
 def gap_closed(arm: Sequence[float], baseline: Sequence[float], target: Sequence[float],

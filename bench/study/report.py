@@ -21,7 +21,7 @@ import optuna
 import pandas as pd
 
 from bench.core.errors import UsageError
-from bench.core.study import Beats, Claim, ClosesGap, MostImportant, NoConsistentWinner, Study
+from bench.core.study import Beats, Claim, ClosesGap, Equivalent, MostImportant, NoConsistentWinner, Study
 from bench.report import stats
 from bench.report.collect import collect, open_studies
 from bench.report.render import Document
@@ -30,6 +30,7 @@ from bench.report.verdicts import (
     ClaimVerdict,
     judge_beats,
     judge_closes_gap,
+    judge_equivalent,
     judge_most_important,
     judge_no_consistent_winner,
 )
@@ -127,6 +128,8 @@ def judge_claim(claim: Claim, reports: dict[str, TaskReport], studies: dict[str,
         samples[name] = (first if isinstance(first, str) else second if isinstance(second, str) else (first, second))
     if isinstance(claim, NoConsistentWinner):
         return judge_no_consistent_winner(statement, a, b, samples, modes)
+    if isinstance(claim, Equivalent):
+        return judge_equivalent(statement, a, b, claim.margin, samples)
     return judge_beats(statement, a, b, samples, modes)
 
 

@@ -60,8 +60,10 @@ from bench.report.verdicts import (  # noqa: E402
     gap_closed,
     judge_beats,
     judge_closes_gap,
+    judge_equivalent,
     judge_most_important,
     judge_no_consistent_winner,
+    seeds_for_equivalence,
 )
 
 MIN = {"jsb": "min", "nottingham": "min", "speech": "min"}
@@ -135,3 +137,26 @@ def test_most_important_is_decided_by_how_often_it_ranks_first_over_bootstrap_re
     verdict = judge_most_important("lr", "train.lr", {"jsb/lstm": mixed})
     assert verdict.outcome == "inconclusive" and "50% of 20" in verdict.evidence[0]
     assert judge_most_important("lr", "train.lr", {"jsb/lstm": None}).outcome == "inconclusive"
+
+
+def test_equivalence_is_shown_by_two_one_sided_tests_and_refuted_beyond_the_margin():
+    close = judge_equivalent("s", "a", "b", 0.1, {"e": ([1.00, 1.01, 0.99], [1.00, 1.005, 0.995])})
+    assert close.outcome == "reproduced" and close.seeds_needed is None  # 90% CI ±0.02 inside ±0.1
+    apart = judge_equivalent("s", "a", "b", 0.1, {"e": ([2.00, 2.01, 1.99], [1.00, 1.01, 0.99])})
+    assert apart.outcome == "contradicted"  # the whole interval lies beyond +0.1
+    tied_by_noise = judge_equivalent("s", "a", "b", 0.1, {"e": ([0.0, 0.5, 1.0], [0.1, 0.6, 0.9])})
+    assert tied_by_noise.outcome == "inconclusive"  # no significant difference is not equivalence
+    partial = judge_equivalent("s", "a", "b", 0.1, {"e": ([1.00, 1.01, 0.99], [1.00, 1.005, 0.995]),
+                                                    "f": "not run at this scale"})
+    assert partial.verdict_text() == "reproduced (on 1 of 2)" and "f: not run at this scale, so not judged" in partial.evidence
+
+
+def test_seeds_for_equivalence_match_a_hand_calculation():
+    # d = −0.1, s² = 0.04 on each side, margin 0.3: room 0.2, 2s²/room² = 2. Normal start:
+    # (z.95 + z.8)² · 2 = (1.6449 + 0.8416)² · 2 = 12.37 → 13; t at df 24: (1.7109 + 0.8569)² · 2 =
+    # 13.19 → 14; at df 26: (1.7056 + 0.8557)² · 2 = 13.12 → 14, stable.
+    assert seeds_for_equivalence([0.0, 0.2, 0.4], [0.1, 0.3, 0.5], 0.3) == 14
+    verdict = judge_equivalent("s", "a", "b", 0.3, {"e": ([0.0, 0.2, 0.4], [0.1, 0.3, 0.5])})
+    assert verdict.outcome == "inconclusive" and verdict.seeds_needed == 14  # 90% CI [−0.448, +0.248]
+    assert math.isinf(seeds_for_equivalence([0.0, 0.2], [0.5, 0.7], 0.3))  # |d| = 0.5 ≥ margin: never
+    assert math.isnan(seeds_for_equivalence([0.0], [0.1, 0.2], 0.3))
