@@ -29,7 +29,7 @@ from bench.train.memory import out_of_memory_as_usage_error
 from bench.train.model import SequenceModel
 from bench.train.progress import Progress, progress_callbacks, progress_mode
 from bench.train.record import Tags, TrackedRun
-from bench.train.speedups import unprofiled
+from bench.train.speedups import flush_denormals, unprofiled
 from bench.train.stopping import Stopping
 
 
@@ -107,6 +107,7 @@ def fit(
     accelerator = lightning_accelerator(train.device)
     quiet_lightning()
     torch.set_num_threads(train.threads or default_threads(config))
+    flush_denormals()
     pl.seed_everything(train.seed, workers=True, verbose=False)
 
     task = build_task(config)

@@ -8,6 +8,7 @@ here, so that these docstrings do not go stale.
 - :func:`unprofiled`: a profiler that builds no context manager per profiled call.
 - :class:`LightningShortcuts`: a LightningModule mixin that stores the running hook's name as a
   plain attribute and logs the batch loss only at the steps where it is shown or sent.
+- :func:`flush_denormals`: the CPU treats subnormal floats as zero.
 """
 from __future__ import annotations
 
@@ -18,6 +19,18 @@ from typing import Any
 import torch
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.utilities.types import STEP_OUTPUT
+
+
+def flush_denormals() -> bool:
+    """Have the CPU flush subnormal floats (below ~1.2e-38) to zero, in this process.
+
+    A gradient that vanishes through many time steps — a tanh RNN on a long sequence, exactly what
+    the classic comparisons probe — decays through the subnormal range, where x86 arithmetic is
+    many times slower: a tanh RNN's training steps on the adding problem at T = 300 ran several
+    times slower than the same network's at T = 150 per time step. Flushing changes values only
+    below the smallest normal float, far under anything that moves a weight. Returns whether the
+    CPU supports it (it is a no-op elsewhere; GPUs are unaffected)."""
+    return bool(torch.set_flush_denormal(True))
 
 
 class Unprofiled(PassThroughProfiler):

@@ -21,3 +21,18 @@ def test_the_per_step_shortcuts_change_nothing_but_cost():
     assert "extra" in model._modules and model.extra.weight in set(model.parameters())
     with unprofiled().profile("[LightningModule]SequenceModel.training_step") as inside:
         assert inside is None
+
+
+def test_a_run_treats_subnormal_floats_as_zero_so_vanishing_gradients_stay_fast():
+    """Subnormal arithmetic is many times slower on x86; a gradient vanishing through a long tanh
+    RNN passes through that range. After a run's setup, subnormals read as zero."""
+    import torch
+
+    from bench.core.resolve import resolve
+    from bench.train.run import fit
+
+    torch.set_flush_denormal(False)
+    assert torch.tensor([1e-39]).item() != 0.0  # subnormal, kept
+    fit(resolve({"task": {"name": "parity", "length": 3}, "model": {"arch": "vanilla", "hidden_size": 4},
+                 "train": {"max_steps": 2, "eval_every": 2, "eval_size": 8, "threads": 1}}), progress=False)
+    assert torch.tensor([1e-39]).item() == 0.0
