@@ -216,19 +216,32 @@ def seeds_for_equivalence(a: Sequence[float], b: Sequence[float], margin: float,
     return n
 
 
-def judge_equivalent(statement: str, a: str, b: str, margin: float, samples: dict[str, Samples | Missing]) -> ClaimVerdict:
+def judge_equivalent(statement: str, a: str, b: str, margin: float, samples: dict[str, Samples | Missing],
+                     unlearned: dict[str, str] | None = None) -> ClaimVerdict:
     """"``a`` is as good as ``b`` within ±``margin``" on every experiment, by two one-sided tests at
     α = 0.05 — Welch's 90% interval of mean(a) − mean(b): reproduced on an experiment when it lies
     inside (−margin, margin), contradicted when it lies entirely outside it (the difference is
     significantly beyond the margin), inconclusive otherwise; combined over experiments as for
     "beats". An inconclusive verdict gives the seeds per arm that would show equivalence with 80%
-    power (:func:`seeds_for_equivalence`)."""
-    evidence, outcomes, needs = [], [], []
+    power (:func:`seeds_for_equivalence`).
+
+    ``unlearned``: experiments (→ why) where neither arm learned the task — no seed reached its
+    target. Two arms that both fail are alike, but a paper's "comparable" is about models that
+    learn: there the verdict is inconclusive whatever the interval, and more seeds would not help."""
+    evidence: list[str] = []
+    outcomes: list[Outcome] = []
+    needs: list[float] = []
     for name, pair in samples.items():
         if isinstance(pair, str):
             continue
         diff, low, high, _, _ = stats.welch(pair[0], pair[1], 1 - 2 * stats.ALPHA)
         n_a, n_b = len(pair[0]), len(pair[1])
+        interval = f"90% CI [{low:+.4g}, {high:+.4g}]" if math.isfinite(low) else "no interval"
+        if unlearned and name in unlearned:
+            evidence.append(f"{name}: inconclusive: {a} − {b} {diff:+.4g} ({interval}, margin ±{margin:g}; "
+                            f"n = {n_a} vs {n_b}), but {unlearned[name]}: an equivalence of failures")
+            outcomes.append("inconclusive")  # and no seed count: more seeds would not make them learn
+            continue
         if math.isfinite(low) and -margin < low and high < margin:
             outcome: Outcome = "reproduced"
         elif math.isfinite(low) and (low >= margin or high <= -margin):
@@ -236,7 +249,6 @@ def judge_equivalent(statement: str, a: str, b: str, margin: float, samples: dic
         else:
             outcome = "inconclusive"
             needs.append(seeds_for_equivalence(pair[0], pair[1], margin))
-        interval = f"90% CI [{low:+.4g}, {high:+.4g}]" if math.isfinite(low) else "no interval"
         evidence.append(f"{name}: {outcome}: {a} − {b} {diff:+.4g} ({interval}, margin ±{margin:g}; "
                         f"n = {n_a} vs {n_b})")
         outcomes.append(outcome)

@@ -70,6 +70,18 @@ def _values(report: TaskReport | str, arm: str, metric: str) -> list[float] | st
     return values or f"{key} not logged by these runs"
 
 
+def _neither_learned(report: TaskReport, arms: Sequence[str]) -> str | None:
+    """Why ``arms`` did not learn the task in ``report`` — no seed of either reached its target — or
+    None if one did (or the runs do not say)."""
+    chosen = [report.arch_runs[arm] for arm in arms if arm in report.arch_runs]
+    if len(chosen) < len(arms) or any("metrics.steps" not in runs.runs for runs in chosen):
+        return None
+    if any(runs.values("metrics.steps_to_target") for runs in chosen):
+        return None
+    relation = "≤" if report.mode == "min" else "≥"
+    return f"no seed of either reached the task's target ({report.metric} {relation} {report.target_value:g})"
+
+
 def importance_fits(study: optuna.Study, refits: int = FANOVA_REFITS) -> list[dict[str, float]] | None:
     """fANOVA importances of ``study``'s searched parameters, refitted on ``refits`` bootstrap
     resamples of its complete trials (seeded): how stable the ranking is. None with under 4 trials."""
@@ -129,7 +141,9 @@ def judge_claim(claim: Claim, reports: dict[str, TaskReport], studies: dict[str,
     if isinstance(claim, NoConsistentWinner):
         return judge_no_consistent_winner(statement, a, b, samples, modes)
     if isinstance(claim, Equivalent):
-        return judge_equivalent(statement, a, b, claim.margin, samples)
+        unlearned = {name: _neither_learned(reports[name], (a, b)) or "" for name in claim.experiments if name in reports}
+        unlearned = {name: why for name, why in unlearned.items() if why}
+        return judge_equivalent(statement, a, b, claim.margin, samples, unlearned)
     return judge_beats(statement, a, b, samples, modes)
 
 

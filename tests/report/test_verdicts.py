@@ -160,3 +160,10 @@ def test_seeds_for_equivalence_match_a_hand_calculation():
     assert verdict.outcome == "inconclusive" and verdict.seeds_needed == 14  # 90% CI [−0.448, +0.248]
     assert math.isinf(seeds_for_equivalence([0.0, 0.2], [0.5, 0.7], 0.3))  # |d| = 0.5 ≥ margin: never
     assert math.isnan(seeds_for_equivalence([0.0], [0.1, 0.2], 0.3))
+
+
+def test_two_arms_that_both_fail_to_learn_are_not_called_equivalent():
+    failed = judge_equivalent("s", "a", "b", 0.1, {"e": ([1.00, 1.01, 0.99], [1.00, 1.005, 0.995])},
+                              unlearned={"e": "no seed of either reached the task's target (mse ≤ 0.01)"})
+    assert failed.outcome == "inconclusive" and failed.seeds_needed is None and failed.needed_text() == "—"
+    assert "an equivalence of failures" in failed.evidence[0]
