@@ -184,9 +184,10 @@ def attention_scores_alone(steps: int, repeats: int) -> dict[str, Any]:
     def scores_only() -> None:
         store = AppendOnlyMemory(B, T, H, H, states)
         token, contexts = store.load(nothing, nothing), []
-        for t in range(T):
-            token = store.write(token, states[:, t], keys[:, t])
-            contexts.append(store.attend(token, queries[:, t], score))
+        # unbind, not [:, t]: the backward of T slices would write T zero-filled (B, T, H) gradients
+        for state, key, query in zip(states.unbind(1), keys.unbind(1), queries.unbind(1), strict=True):
+            token = store.write(token, state, key)
+            contexts.append(store.attend(token, query, score))
         torch.stack(contexts, 1).square().mean().backward()
 
     best = side_by_side({"nn.LSTM": trainer(nn.LSTM(H, H, batch_first=True), torch.randn(B, T, H, device=DEVICE)),
