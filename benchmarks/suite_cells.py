@@ -7,8 +7,9 @@ the same process, alternating, best of the repeats.
 * Target 2: ``vanilla``/``lstm``/``gru``/``irnn`` (our wrappers) vs ``nn.RNN``/``nn.LSTM``/``nn.GRU``
   built directly, with the same weights.
 * Target 3: a hand-written LSTM cell as a :class:`bench.core.architecture.SteppedRecurrent` (the way the
-  custom cells are written), eager and with its compiled step, vs ``nn.LSTM``; ``residual``,
-  ``attention`` and ``ntm`` on their fast path, for information; and whether ``--compile auto``
+  custom cells are written), eager and with its compiled step, vs ``nn.LSTM``; ``residual`` for
+  information; ``attention`` and ``ntm`` on their fast path (and their step-by-step reference, eager
+  and compiled) against issue 16's 2×, beside the attention scores' own cost; and whether ``--compile auto``
   (:mod:`bench.train.compiled`) decides right for the default run of each custom cell: compiling must cost
   under 10% of the run, or the run must stay eager. Compile times are cold (a fresh inductor cache).
 """
