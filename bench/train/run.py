@@ -107,7 +107,6 @@ def fit(
     accelerator = lightning_accelerator(train.device)
     quiet_lightning()
     torch.set_num_threads(train.threads or default_threads(config))
-    flush_denormals()
     pl.seed_everything(train.seed, workers=True, verbose=False)
 
     task = build_task(config)
@@ -123,12 +122,12 @@ def fit(
     all_callbacks = [*callbacks, *([compiler] if stepped else []), *stopping.callbacks, *progress_callbacks(shown)]
 
     trainer = make_trainer(train, accelerator, logger, all_callbacks, progress_bar=shown == "bar")
-    trainer.fit(model, datamodule=data, ckpt_path=checkpoint, weights_only=False)
-    seconds = model.seconds_trained  # a resumed run's includes the time before its checkpoint
-    steps = trainer.global_step
-    stop_reason = stopping.restore_best(model, steps)
-
-    trainer.test(model, datamodule=data, verbose=False)
+    with flush_denormals():
+        trainer.fit(model, datamodule=data, ckpt_path=checkpoint, weights_only=False)
+        seconds = model.seconds_trained  # a resumed run's includes the time before its checkpoint
+        steps = trainer.global_step
+        stop_reason = stopping.restore_best(model, steps)
+        trainer.test(model, datamodule=data, verbose=False)
     return RunResult(
         run_id=None,
         metrics=dict(model.final_metrics),

@@ -8,12 +8,12 @@ here, so that these docstrings do not go stale.
 - :func:`unprofiled`: a profiler that builds no context manager per profiled call.
 - :class:`LightningShortcuts`: a LightningModule mixin that stores the running hook's name as a
   plain attribute and logs the batch loss only at the steps where it is shown or sent.
-- :func:`flush_denormals`: the CPU treats subnormal floats as zero.
+- :func:`flush_denormals`: the CPU treats subnormal floats as zero while a run trains and evaluates.
 """
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -21,16 +21,22 @@ from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.utilities.types import STEP_OUTPUT
 
 
-def flush_denormals() -> bool:
-    """Have the CPU flush subnormal floats (below ~1.2e-38) to zero, in this process.
+@contextlib.contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Within the block, the CPU flushes subnormal floats (below ~1.2e-38) to zero; the previous
+    setting is restored after it (it is process-wide: a library caller, or a test framework that
+    checks floating-point state, should not inherit it).
 
     A gradient that vanishes through many time steps — a tanh RNN on a long sequence, exactly what
     the classic comparisons probe — decays through the subnormal range, where x86 arithmetic is
-    many times slower: a tanh RNN's training steps on the adding problem at T = 300 ran several
-    times slower than the same network's at T = 150 per time step. Flushing changes values only
-    below the smallest normal float, far under anything that moves a weight. Returns whether the
-    CPU supports it (it is a no-op elsewhere; GPUs are unaffected)."""
-    return bool(torch.set_flush_denormal(True))
+    many times slower. Flushing changes values only below the smallest normal float, far under
+    anything that moves a weight. A no-op where the CPU cannot flush; GPUs are unaffected."""
+    was_flushing = torch.tensor([1e-39]).item() == 0.0  # a subnormal reads as zero only when flushed
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(was_flushing)
 
 
 class Unprofiled(PassThroughProfiler):
