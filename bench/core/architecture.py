@@ -168,7 +168,8 @@ class SteppedRecurrent(Architecture):
     ``benchmarks/suite.py``, which also checks the decisions it leads to."""
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
-        if self.has_fast_path and self.use_fast_path and not self.record and not self.compiled:
+        if self.has_fast_path and self.use_fast_path and not self.record and not (self.compiled and self.training):
+            self.recorded = None
             return self.fast_forward(x, self.initial_state(x) if state is None else tuple(state))
         state = self.prepare(x, self.initial_state(x) if state is None else tuple(state))
         step = self.step

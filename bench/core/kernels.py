@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.autograd import Function
-from torch.autograd.function import FunctionCtx
+from torch.autograd.function import FunctionCtx, once_differentiable
 
 
 class AppendOnlyMemory:
@@ -80,6 +80,7 @@ class _Load(Function):
         return _token(values)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, _: Tensor) -> tuple[None, Tensor, Tensor]:
         memory, n = ctx.memory, ctx.length
         return None, _take(memory.grad_values, slice(0, n)), _take(memory.grad_keys, slice(0, n))
@@ -102,6 +103,7 @@ class _Write(Function):
         return _token(value)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, _: Tensor) -> tuple[None, None, Tensor, Tensor, Tensor]:
         memory, slot = ctx.memory, ctx.slot
         empty = memory.values.new_empty(0)
@@ -121,6 +123,7 @@ class _Attend(Function):
         return context
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, grad_context: Tensor) -> tuple[None, None, Tensor, Tensor, Tensor]:
         hidden, weights, score = ctx.saved_tensors
         memory, n = ctx.memory, ctx.length
@@ -130,12 +133,10 @@ class _Attend(Function):
         grad_weights = torch.bmm(values, grad_context[:, :, None]).squeeze(-1)
         grad_scores = weights * (grad_weights - (weights * grad_weights).sum(-1, keepdim=True))  # softmax
         grad_score = torch.bmm(grad_scores[:, None, :], hidden).sum((0, 1))
-        through_tanh = torch.addcmul(_ONE.to(hidden), hidden, hidden, value=-1).mul_(grad_scores[:, :, None])
+        through_tanh = torch.addcmul(hidden.new_ones(()), hidden, hidden, value=-1).mul_(grad_scores[:, :, None])
         memory.grad_keys[:, :n].addcmul_(through_tanh, score)  # ∂/∂k_j = (1 − tanh²) · ∂e_j · v
         return None, None, memory.values.new_empty(0), through_tanh.sum(1).mul_(score), grad_score
 
-
-_ONE = torch.ones(())
 
 
 class _Export(Function):
@@ -145,6 +146,7 @@ class _Export(Function):
         return memory.values[:, :length].clone(), memory.keys[:, :length].clone()
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, grad_values: Tensor, grad_keys: Tensor) -> tuple[None, None, Tensor]:
         memory, n = ctx.memory, ctx.length
         memory.grad_values[:, :n] += grad_values

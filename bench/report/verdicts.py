@@ -198,7 +198,8 @@ def seeds_for_equivalence(a: Sequence[float], b: Sequence[float], margin: float,
     ``power``, if the observed difference d and variances were the truth: n = 2·(t₁₋α + t_q)²·s²/(margin −
     |d|)², q = power (or (1 + power)/2 when d = 0: both one-sided tests must then pass by chance), t at
     df = 2n − 2, iterated as :func:`seeds_for_power`. inf when |d| ≥ margin (more seeds would show
-    the opposite), NaN with fewer than 2 values on a side."""
+    the opposite), NaN with fewer than 2 finite values on a side."""
+    a, b = [v for v in a if math.isfinite(v)], [v for v in b if math.isfinite(v)]
     if len(a) < 2 or len(b) < 2:
         return math.nan
     room = margin - abs(stats.mean(a) - stats.mean(b))

@@ -78,6 +78,9 @@ def _neither_learned(report: TaskReport, arms: Sequence[str]) -> str | None:
         return None
     if any(runs.values("metrics.steps_to_target") for runs in chosen):
         return None
+    reasons = [str(r) for runs in chosen for r in runs.runs.get("tags.stop_reason", pd.Series(dtype=object)).dropna()]
+    if any(r.startswith("target reached") for r in reasons):  # runs logged before steps_to_target counted these
+        return None
     relation = "≤" if report.mode == "min" else "≥"
     return f"no seed of either reached the task's target ({report.metric} {relation} {report.target_value:g})"
 

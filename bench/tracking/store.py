@@ -180,7 +180,8 @@ class Tracker:
         experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
             if experiment.tags.get(EXPERIMENT_KIND[0]) is None:  # a store from before the mark
-                self.client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
+                with contextlib.suppress(MlflowException):  # a convenience for the UI: never fails a run
+                    self.client.set_experiment_tag(experiment.experiment_id, *EXPERIMENT_KIND)
             return experiment.experiment_id
         location = (self.artifact_root / name).resolve().as_uri() if self.artifact_root else None
         try:
@@ -195,7 +196,8 @@ class Tracker:
         """Make the UI's runs table of ``experiment`` show these run columns (``params.model.arch``,
         ``metrics.test/seq_acc``), sorted by ``order_by``: MLflow's shared view state
         (:data:`RUNS_VIEW`) that ``bench ui``'s URL opens. Columns already in it are kept (an experiment
-        may hold several tasks, each with its own metric)."""
+        may hold several tasks, each with its own metric). Read, then written: parallel workers of
+        different tasks may race and drop one's columns — a view, never a result."""
         experiment_id = self.experiment_id(experiment)
         tag = f"mlflow.sharedViewState.{RUNS_VIEW}"
         found = self.client.get_experiment(experiment_id).tags.get(tag)

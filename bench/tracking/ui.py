@@ -113,11 +113,10 @@ def serve(port: int = 0, tracking_uri: str | None = None) -> int:
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    print(f"MLflow UI on {tracking_uri or default_tracking_uri()}: {url}  (Ctrl-C to stop)")
-    for name, address in experiment_urls(url, tracking_uri):
-        print(f"  {name}: {address}")
-    sys.stdout.flush()
+    print(f"MLflow UI on {tracking_uri or default_tracking_uri()}: {url}  (Ctrl-C to stop)", flush=True)
     try:
+        for name, address in experiment_urls(url, tracking_uri):
+            print(f"  {name}: {address}", flush=True)
         if process.stdout is not None:
             for _ in process.stdout:  # drain the server's log so it never blocks on a full pipe
                 pass

@@ -53,6 +53,8 @@ class TrackedRun:
         if resume:
             run_id = resume
             checkpoint, logged = prepare_resume(tracker, run_id, config, folder)
+            client = tracker.client
+            experiment = client.get_experiment(client.get_run(run_id).info.experiment_id).name
         else:
             run_id = tracker.start_run(experiment or config.task.name, run_name or run_label(config, role=role), config.flat(),
                                        {**standard_tags(config), **(tags or {})}, config.to_yaml())
@@ -89,19 +91,19 @@ class TrackedRun:
             "steps": result.steps,
             "train_seconds": result.seconds,
             **result.data_statistics,
-            **({"steps_to_target": result.steps} if result.stop_reason == "target reached" else {}),
+            **({"steps_to_target": result.steps} if result.stop_reason.startswith("target reached") else {}),
         }, step=result.steps)
         named = {} if self.role is None else {"mlflow.runName": run_label(self.config, result.num_parameters, self.role)}
         self.tracker.set_tags(self.run_id, {"stop_reason": result.stop_reason, "device": result.device,
                                             "step_function": result.step_function, **named})
         if result.model is not None:
-            task = result.model.task
-            self.tracker.show_in_runs_table(
-                self.experiment, ["params.model.arch", "metrics.num_parameters", f"metrics.test/{task.target_metric}",
-                                  "metrics.train_seconds"],
-                f"metrics.test/{task.target_metric}", ascending=task.target_mode == "min")
-        if result.model is not None:
             self._log_weights(result.model)
+            task = result.model.task
+            with contextlib.suppress(Exception):  # the UI's view is a convenience: it never fails a run
+                self.tracker.show_in_runs_table(
+                    self.experiment, ["params.model.arch", "metrics.num_parameters",
+                                      f"metrics.test/{task.target_metric}", "metrics.train_seconds"],
+                    f"metrics.test/{task.target_metric}", ascending=task.target_mode == "min")
 
     def _log_weights(self, model: torch.nn.Module) -> None:
         """A CPU state_dict of the SequenceModel, so that the run can be used afterwards (``bench

@@ -30,7 +30,9 @@ def flush_denormals() -> Iterator[None]:
     A gradient that vanishes through many time steps — a tanh RNN on a long sequence, exactly what
     the classic comparisons probe — decays through the subnormal range, where x86 arithmetic is
     many times slower. Flushing changes values only below the smallest normal float, far under
-    anything that moves a weight. A no-op where the CPU cannot flush; GPUs are unaffected."""
+    anything that moves a weight. A no-op where the CPU cannot flush; GPUs are unaffected. The flag
+    is per thread: it covers the calling thread — all of a one-thread run (a sweep worker's usual
+    share) — but not torch's intra-op worker threads when ``--threads`` is above 1."""
     was_flushing = torch.tensor([1e-39]).item() == 0.0  # a subnormal reads as zero only when flushed
     torch.set_flush_denormal(True)
     try:
