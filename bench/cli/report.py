@@ -44,7 +44,8 @@ def add_report_parsers(sub: Any) -> None:
 
     ui = sub.add_parser("ui", help="the MLflow UI on this harness's runs (prints the URL)",
                         description="Start the MLflow UI on the tracking store (loopback only, a free port unless "
-                                    "--port) and print its URL; runs until Ctrl-C.")
+                                    "--port) and print its URL, then each experiment's runs table (architecture, "
+                                    "parameters and test metric as columns, best first); runs until Ctrl-C.")
     ui.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     add_tracking_uri(ui)
 

@@ -38,3 +38,15 @@ def test_the_label_before_the_model_is_built_says_the_budget_or_the_hidden_size(
     assert run_label(tiny("gru")) == "gru · hidden 8 · seed 3"
     assert run_label(tiny("lstm", params=20_000), role="trial 7") == "lstm · 20k budget · trial 7"
     assert run_label(tiny("lstm"), 20_146, "seed 1") == "lstm · 20.1k params · seed 1"
+
+
+def test_a_run_that_reaches_its_target_logs_when_even_if_early_stopping_restored_its_best(isolated_store):
+    """With patience the stop reason reads "target reached; evaluated the best ..." — the run still
+    reached its target, and reports and the equivalence guard count it by ``steps_to_target``."""
+    config = resolve({"task": {"name": "parity", "length": 3, "score": "all"}, "model": {"arch": "gru", "hidden_size": 8},
+                      "train": {"max_steps": 600, "eval_every": 20, "eval_size": 64, "threads": 1, "lr": 1e-2,
+                                "patience": 5}})
+    result = run(config, progress=False)
+    assert result.stop_reason.startswith("target reached"), result.stop_reason
+    logged = Tracker().client.get_run(result.run_id).data.metrics
+    assert logged["steps_to_target"] == result.steps
