@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     _section_options(run)
     tracking = run.add_argument_group("tracking")
     tracking.add_argument("--tracking-uri", metavar="URI",
-                          help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite in $RNNBENCH_HOME or ./.bench)")
+                          help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite in $RNNBENCH_HOME or ./.bench); "
+                               "an http:// server's outage is waited out for $RNNBENCH_TRACKING_PATIENCE s (180)")
     tracking.add_argument("--experiment", metavar="NAME", help="MLflow experiment (default: the task name)")
     tracking.add_argument("--run-name", metavar="NAME", help="MLflow run name (default: MLflow picks one)")
     tracking.add_argument("--no-progress", action="store_true",
@@ -124,7 +125,8 @@ def _add_sweep_parser(sub: Any) -> None:
                     "comma-separated list; the run flags below fix everything that is not searched.",
         epilog="examples:\n  bench sweep --task parity --arch gru,lstm --trials 50 --workers 2\n"
                "  bench sweep --task music --arch gru,lstm,vanilla --trials 200 --params 20000 --seeds 5\n"
-               "  bench sweep --task parity --arch gru --storage postgresql://host/db   # on each machine\n"
+               "  bench sweep --task parity --arch gru --storage postgresql://host/db \\\n"
+               "      --tracking-uri http://mlflow-host:5000   # the same on each machine (README: Many machines)\n"
                "  bench sweep status --task parity\n  optuna-dashboard sqlite:///.bench/optuna.db",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sweep.add_argument("action", nargs="?", choices=("run", "status"), default="run",

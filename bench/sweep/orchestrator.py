@@ -40,6 +40,7 @@ from bench.tracking.optuna_store import (
     study_name,
     trial_counts,
 )
+from bench.tracking.outages import TrackingUnavailable
 from bench.tracking.store import Tracker, bench_home
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ def prepare(plans: list[StudyPlan], options: SweepOptions) -> Any:
         create_or_check(storage, plan.name, plan.direction, plan.space, _base_config(plan.config))
         with claim_lock(storage, plan.name):
             study = optuna.load_study(study_name=plan.name, storage=storage)
+            end_runs_of_failed_trials(study, tracker)
             parent = study.user_attrs.get(ATTR_PARENT_RUN)
             if parent:
                 tracker.client.update_run(parent, status="RUNNING")
@@ -119,6 +121,16 @@ def prepare(plans: list[StudyPlan], options: SweepOptions) -> Any:
                     plan.config.to_yaml())
                 study.set_user_attr(ATTR_PARENT_RUN, parent)
     return storage
+
+
+def end_runs_of_failed_trials(study: optuna.Study, tracker: Tracker) -> None:
+    """A failed trial whose MLflow run is still RUNNING — its worker stopped while the tracking
+    server was down and could not end it — gets its run ended FAILED with the trial's reason."""
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        if run_id:
+            tracker.end_later(run_id, "FAILED", trial.user_attrs.get("fail_reason", "its worker stopped"))
+    tracker.close_pending()
 
 
 class WorkerPool:
@@ -134,6 +146,9 @@ class WorkerPool:
         self.log_folder = bench_home() / "sweep-logs"
         self.log_folder.mkdir(parents=True, exist_ok=True)
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * options.workers
+        # Logs are appended to across sweeps: only what this sweep's workers write is news.
+        self.read_up_to = [self.log_path(i).stat().st_size if self.log_path(i).exists() else 0
+                           for i in range(options.workers)]
         self.restarts = 0
         try:
             cores = len(os.sched_getaffinity(0))
@@ -154,7 +169,7 @@ class WorkerPool:
         )
         env = {**os.environ, "OMP_NUM_THREADS": str(self.threads)}
         if options.devices:
-            env["CUDA_VISIBLE_DEVICES"] = options.devices[index % len(options.devices)]
+            env["CUDA_VISIBLE_DEVICES"] = physical_device(options.devices[index % len(options.devices)])
         log = open(self.log_path(index), "a")
         # Own session: Ctrl-C reaches this process only, which then stops each worker exactly once.
         self.processes[index] = subprocess.Popen([sys.executable, "-m", "bench.sweep.worker", spec.to_json()],
@@ -180,6 +195,25 @@ class WorkerPool:
             write(f"worker {index} died (exit code {code}); restarting it (log: {self.log_path(index)})")
             self.start(index)
         return ended
+
+    def notices(self) -> list[str]:
+        """New lines the workers addressed to the user (``bench: ...``, e.g. that the tracking server
+        is unreachable and they wait for it), each prefixed with its worker."""
+        lines = []
+        for index in range(len(self.processes)):
+            try:
+                with open(self.log_path(index), "rb") as log:
+                    log.seek(self.read_up_to[index])
+                    new = log.read()
+            except OSError:
+                continue
+            if len(new) == 0 and self.log_path(index).stat().st_size < self.read_up_to[index]:
+                self.read_up_to[index] = 0  # the log was replaced: read the new one from its start
+            complete = new[:new.rfind(b"\n") + 1]  # a line still being written waits for the next look
+            self.read_up_to[index] += len(complete)
+            lines += [f"worker {index}: {line.removeprefix('bench: ')}"
+                      for line in complete.decode(errors="replace").splitlines() if line.startswith("bench: ")]
+        return lines
 
     def alive(self) -> bool:
         return any(p is not None and p.poll() is None for p in self.processes)
@@ -240,6 +274,8 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
             time.sleep(1.0)
             done = _count_done(storage, names, failed_seen, write)
             bar.update(done - bar.n)
+            for line in pool.notices():
+                write(line)
             ended = pool.poll(write)
             if len(ended) == len(pool.processes):
                 break
@@ -250,6 +286,8 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
         _end_parent_runs(storage, plans, options, "KILLED")
         raise
     bar.update(_count_done(storage, names, failed_seen, write) - bar.n)
+    for line in pool.notices():  # what the workers said in their last second
+        write(line)
     bar.close()
     for index, code in ended.items():
         if code != 0:
@@ -264,7 +302,13 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
 def _end_parent_runs(storage: BaseStorage, plans: list[StudyPlan], options: SweepOptions, status: str) -> None:
     """Each study's parent run: its best value and parameters, and how the sweep ended."""
 
-    tracker = Tracker(options.tracking_uri)
+    # prepare() reached the store: an outage is waited out — briefly after Ctrl-C, where the user waits.
+    try:
+        tracker = Tracker(options.tracking_uri, wait_out_outages=True, patience=10 if status == "KILLED" else None)
+    except UsageError:
+        if status == "KILLED":
+            return  # the parent runs stay as they are; the interruption is what the user hears of
+        raise
     for plan in plans:
         study = optuna.load_study(study_name=plan.name, storage=storage)
         parent = study.user_attrs.get(ATTR_PARENT_RUN)
@@ -278,7 +322,11 @@ def _end_parent_runs(storage: BaseStorage, plans: list[StudyPlan], options: Swee
                                       **{f"best.{k}": v for k, v in best.params.items()}})
         except ValueError:  # no complete trial yet
             pass
-        tracker.end_run(parent, status)
+        try:
+            tracker.end_run(parent, status)
+        except TrackingUnavailable:
+            if status != "KILLED":
+                raise
 
 
 def parse_devices(text: str | None) -> list[str]:
@@ -287,7 +335,25 @@ def parse_devices(text: str | None) -> list[str]:
     devices = [d.strip() for d in text.split(",") if d.strip()]
     if not all(d.isdigit() for d in devices):
         raise UsageError(f"--devices {text!r}: give CUDA device numbers, e.g. --devices 0,1,2,3")
+    # Checked here, once: otherwise every worker's every trial would fail on its missing device.
+    import torch  # here: `bench sweep status` need not import it
+
+    if not torch.cuda.is_available():
+        raise UsageError(f"--devices {text}: CUDA is not available on this machine; "
+                         "leave out --devices (use --workers N for CPU workers)")
+    missing = [d for d in devices if int(d) >= torch.cuda.device_count()]
+    if missing:
+        raise UsageError(f"--devices {text}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                         f"(0 to {torch.cuda.device_count() - 1}), not {', '.join(missing)}")
     return devices
+
+
+def physical_device(index: str) -> str:
+    """What a worker's ``CUDA_VISIBLE_DEVICES`` must say for ``--devices`` entry ``index``: ``--devices``
+    counts the devices this process sees, which a scheduler (SLURM) may already have narrowed with
+    ``CUDA_VISIBLE_DEVICES=3,5``; entry 1 is then device 5."""
+    visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return visible[int(index)] if visible and int(index) < len(visible) else index
 
 
 def worker_count(workers: int, per_device: int, devices: Sequence[str]) -> int:

@@ -44,6 +44,8 @@ from bench.tracking.optuna_store import (
     open_storage,
     trial_counts,
 )
+from bench.tracking.outages import TrackingUnavailable
+from bench.tracking.store import Tracker
 from bench.train.run import default_threads, run
 
 SEED_SPACE = {"train.seed": {"type": "int", "low": 0, "high": 2**31 - 1}}
@@ -114,21 +116,18 @@ class Heartbeat:
         self.thread.join(timeout=5)
 
 
-def stale_trial_handler(tracking_uri: str | None) -> Callable[[optuna.Study, FrozenTrial], None]:
-    """Optuna's callback for a trial whose worker stopped beating: end its MLflow run FAILED (nobody
-    else will), then enqueue the same parameters again (Optuna's RetryHeartbeatStaleTrialCallback)."""
+def stale_trial_handler(tracker: Callable[[], Tracker]) -> Callable[[optuna.Study, FrozenTrial], None]:
+    """Optuna's callback for a trial whose worker stopped beating: have its MLflow run ended FAILED
+    (nobody else will) once the claim lock is released — it is called under that lock, which no
+    worker on any machine should wait on the tracking server for — then enqueue the same
+    parameters again (Optuna's RetryHeartbeatStaleTrialCallback)."""
 
     retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
 
     def handle(study: optuna.Study, trial: FrozenTrial) -> None:
         run_id = trial.user_attrs.get("mlflow_run_id")
         if run_id:
-            try:
-                from bench.tracking.store import Tracker
-
-                Tracker(tracking_uri).end_run(run_id, "FAILED", "its worker stopped (no heartbeat); the trial was retried")
-            except Exception:
-                pass
+            tracker().end_later(run_id, "FAILED", "its worker stopped (no heartbeat); the trial was retried")
         retry(study, trial)
 
     return handle
@@ -137,7 +136,10 @@ def stale_trial_handler(tracking_uri: str | None) -> Callable[[optuna.Study, Fro
 class Worker:
     def __init__(self, spec: WorkerSpec) -> None:
         self.spec = spec
-        self.storage = open_storage(spec.storage, spec.heartbeat, stale_trial_handler(spec.tracking_uri))
+        # Its coordinator reached the tracking store before starting the workers, so an unreachable
+        # server from now on is an outage to wait out (bench.tracking.outages).
+        self.tracker = Tracker(spec.tracking_uri, wait_out_outages=True)
+        self.storage = open_storage(spec.storage, spec.heartbeat, stale_trial_handler(lambda: self.tracker))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         # Import the training stack (seconds) before claiming a trial, not while its heartbeat is due.
 
@@ -157,10 +159,13 @@ class Worker:
         )
 
     def run_jobs(self) -> None:
-        for job in self.spec.jobs:
-            if job.seeds_of:
-                self.prepare_seed_study(job)
-            self.work_on(job, self.load(job))
+        try:
+            for job in self.spec.jobs:
+                if job.seeds_of:
+                    self.prepare_seed_study(job)
+                self.work_on(job, self.load(job))
+        finally:
+            self.tracker.close_pending()
 
     def prepare_seed_study(self, job: Job) -> None:
         """Create the seed-rerun study from the finished search: its best parameters fixed, one
@@ -182,6 +187,7 @@ class Worker:
     def work_on(self, job: Job, study: optuna.Study) -> None:
         while True:
             trial = None
+            self.tracker.close_pending()  # runs left open by an outage or a stale trial, outside the lock
             with claim_lock(self.storage, job.study):
                 optuna.storages.fail_stale_trials(study)
                 counts = trial_counts(study)
@@ -205,6 +211,7 @@ class Worker:
 
 
         state, value = TrialState.FAIL, None
+        unreachable: TrackingUnavailable | None = None
         try:
             trial.set_user_attr("worker", self.name)
             base = study.user_attrs[ATTR_BASE]
@@ -222,7 +229,7 @@ class Worker:
             monitor = f"val/{build_task(config).target_metric}"
             callbacks = [] if job.seeds_of else [pruning_callback(trial, monitor)]
             result = run(
-                config, tracking_uri=self.spec.tracking_uri, experiment=job.experiment,
+                config, tracker=self.tracker, experiment=job.experiment,
                 role=label,
                 progress=False, callbacks=callbacks, stop_exceptions=(optuna.TrialPruned,),
                 on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
@@ -242,6 +249,9 @@ class Worker:
         except KeyboardInterrupt:
             self._fail_reason(trial, "interrupted (Ctrl-C)")
             raise
+        except TrackingUnavailable as exc:
+            self._fail_reason(trial, str(exc))
+            unreachable = exc
         except (RunFailed, UsageError) as exc:
             self._fail_reason(trial, str(exc))
         except Exception as exc:
@@ -250,6 +260,11 @@ class Worker:
             heartbeat.stop()
             # skip_if_finished: a trial failed as stale while it was slow stays failed (it was retried).
             study.tell(trial, value if state == TrialState.COMPLETE else None, state=state, skip_if_finished=True)
+        if unreachable is not None:
+            # Past the patience: claiming more trials would only fail them one after another (each
+            # counted against --max-failures on every machine). This worker stops with the reason;
+            # the same command resumes once the server is back.
+            raise UsageError(str(unreachable))
 
     @staticmethod
     def _fail_reason(trial: optuna.Trial, reason: str) -> None:

@@ -2,10 +2,12 @@
 
 Default store: ``$RNNBENCH_HOME`` (default ``./.bench``) holding ``mlflow.db`` (SQLite backend)
 and ``artifacts/``. ``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` points anywhere else, e.g. a
-``mlflow server`` at ``http://host:5000``. One MLflow experiment per task.
+``mlflow server`` at ``http://host:5000``. One MLflow experiment per task. Every call after the
+first contact rides out an outage of such a server (:mod:`bench.tracking.outages`).
 
 The store is checked *before* a run is created, so an unwritable or unreachable store is a one-line
-usage error and never leaves a run behind in RUNNING state. Metrics reach MLflow through
+usage error and never leaves a run behind in RUNNING state (unless the caller knows it answered
+before: a sweep's workers wait out an outage instead). Metrics reach MLflow through
 :class:`bench.tracking.logger.MLflowMetricsLogger`, which batches them. Nothing here imports Lightning, so
 reading runs back (``bench runs``) stays quick.
 """
@@ -19,17 +21,19 @@ import platform
 import sqlite3
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from bench.core.datafiles import bench_home
 from bench.core.errors import UsageError
+from bench.tracking.outages import PatientClient, TrackingUnavailable, is_outage, patience_seconds
 
 # A misconfigured server should fail in seconds, not after MLflow's default minutes of retries.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -133,6 +137,8 @@ def git_commit() -> str:
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 """MLflow 3's UI opens an experiment on its GenAI overview (traces, token usage) unless the
 experiment is marked as model training: then it opens on the runs table."""
+CREATE_TOKEN = "rnnbench.create_token"
+"""The tag that makes creating a run safe to retry (:meth:`Tracker.start_run`)."""
 RUNS_VIEW = "rnnbench"
 """The key of the UI view (columns, sort) every experiment gets: ``bench ui`` prints its URL."""
 
@@ -152,7 +158,12 @@ class Tracker:
         path = _sqlite_path(uri or default_tracking_uri())
         return path is None or path.exists()
 
-    def __init__(self, uri: str | None = None) -> None:
+    def __init__(self, uri: str | None = None, *, wait_out_outages: bool = False,
+                 patience: float | None = None) -> None:
+        """``wait_out_outages``: the caller knows the store answered before (a sweep's worker, whose
+        coordinator checked it), so an unreachable server now is an outage to wait out, not a
+        mistyped URL to report at once. ``patience``: how long an outage is waited out (default
+        :func:`~bench.tracking.outages.patience_seconds`)."""
         for name in ("alembic", "mlflow.store"):  # "Creating initial MLflow database tables..."
             logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri or default_tracking_uri()
@@ -163,8 +174,13 @@ class Tracker:
             # Two processes creating the same new SQLite store race in MLflow's schema migration
             # ("table ... already exists"); the first one in creates it, the others wait.
             with file_lock(sqlite_path.with_name(sqlite_path.name + ".lock") if sqlite_path else None):
-                self.client = MlflowClient(tracking_uri=self.uri)
-                self.client.search_experiments(max_results=1)
+                self.direct = MlflowClient(tracking_uri=self.uri)
+                """The client that does not wait: for what may be skipped while the server is down."""
+                self.patient = PatientClient(self.direct, self.uri, patience_seconds() if patience is None else patience)
+                self.client = self.patient.as_client()
+                (self.client if wait_out_outages else self.direct).search_experiments(max_results=1)
+        except TrackingUnavailable as exc:
+            raise UsageError(str(exc)) from None
         except Exception as exc:  # MLflow raises many kinds for a bad URI or a dead server
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UsageError(
@@ -172,6 +188,9 @@ class Tracker:
                 "start the server or pass a different --tracking-uri"
             ) from None
         self.artifact_root = sqlite_path.parent / "artifacts" if sqlite_path else None
+        self.unclosed: dict[str, tuple[str, str | None]] = {}
+        """Runs to end (status, reason) that could not be ended while the server was down:
+        :meth:`close_pending` ends them once it answers."""
 
     def experiment_id(self, name: str) -> str:
         """The experiment called ``name``, created if missing (safe when workers race to create it),
@@ -214,15 +233,34 @@ class Tracker:
 
     def start_run(self, experiment: str, run_name: str | None, params: Mapping[str, Any],
                   tags: Mapping[str, str], config_yaml: str) -> str:
-        """Create a RUNNING run with the resolved config as params, tags and ``config.yaml``."""
+        """Create a RUNNING run with the resolved config as params, tags and ``config.yaml``.
 
-        run = self.client.create_run(self.experiment_id(experiment), run_name=run_name,
-                                     tags={k: str(v) for k, v in tags.items()})
-        run_id = run.info.run_id
-        param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
-        for i in range(0, len(param_list), 100):
-            self.client.log_batch(run_id, params=param_list[i:i + 100])
-        self.client.log_text(run_id, config_yaml, "config.yaml")
+        Creating is not idempotent: a server that saved the run and died before answering would
+        make a retry create a second run, RUNNING forever with an id nobody holds. So each new run
+        carries a random token, and a retry first looks for a run with it. A run created but not
+        completed (the outage outlasted the patience) is ended FAILED when the server is back."""
+        experiment_id = self.experiment_id(experiment)
+        token = uuid.uuid4().hex
+        tried: list[bool] = []
+
+        def create() -> Run:
+            if tried:
+                found = self.direct.search_runs([experiment_id], f"tags.`{CREATE_TOKEN}` = '{token}'", max_results=1)
+                if found:
+                    return found[0]
+            tried.append(True)
+            return self.direct.create_run(experiment_id, run_name=run_name,
+                                          tags={**{k: str(v) for k, v in tags.items()}, CREATE_TOKEN: token})
+
+        run_id = self.patient.call(create).info.run_id
+        try:
+            param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
+            for i in range(0, len(param_list), 100):
+                self.client.log_batch(run_id, params=param_list[i:i + 100])
+            self.client.log_text(run_id, config_yaml, "config.yaml")
+        except TrackingUnavailable as exc:
+            self.unclosed[run_id] = ("FAILED", str(exc))
+            raise
         return run_id
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
@@ -235,7 +273,32 @@ class Tracker:
             self.client.log_batch(run_id, metrics=batch[i:i + 1000])
 
     def end_run(self, run_id: str, status: str, reason: str | None = None) -> None:
-        """Mark the run FINISHED, FAILED or KILLED (with the reason as the tag ``failure_reason``)."""
-        if reason:
-            self.client.set_tag(run_id, "failure_reason", reason[:5000])
-        self.client.set_terminated(run_id, status)
+        """Mark the run FINISHED, FAILED or KILLED (with the reason as the tag ``failure_reason``).
+        If the server stays down past the patience, the run is kept to end by :meth:`close_pending`."""
+        try:
+            if reason:
+                self.client.set_tag(run_id, "failure_reason", reason[:5000])
+            self.client.set_terminated(run_id, status)
+        except TrackingUnavailable:
+            self.unclosed[run_id] = (status, reason)
+            raise
+
+    def end_later(self, run_id: str, status: str, reason: str | None = None) -> None:
+        """End the run at the next :meth:`close_pending`: for callers that must not wait on the
+        server (a worker holding the lock every machine claims trials under)."""
+        self.unclosed[run_id] = (status, reason)
+
+    def close_pending(self, wait: bool = False) -> None:
+        """End the runs of :attr:`unclosed` that are still RUNNING. Without ``wait``, a server still
+        down is left for the next call; a run that is gone or already ended is dropped."""
+        client = self.client if wait else self.direct
+        for run_id, (status, reason) in list(self.unclosed.items()):
+            try:
+                if client.get_run(run_id).info.status == "RUNNING":
+                    if reason:
+                        client.set_tag(run_id, "failure_reason", reason[:5000])
+                    client.set_terminated(run_id, status)
+            except Exception as exc:
+                if is_outage(exc) or isinstance(exc, TrackingUnavailable):
+                    return  # still down
+            del self.unclosed[run_id]

@@ -22,6 +22,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
+from mlflow.exceptions import MlflowException
 
 from bench.core.config import RunConfig
 from bench.core.errors import UsageError
@@ -151,6 +152,10 @@ def prepare_resume(tracker: Tracker, run_id: str, config: RunConfig, folder: str
         logged[key] = max(point.step for point in history)
     tracker.client.update_run(run_id, status="RUNNING")
     if "failure_reason" in run.data.tags:
-        tracker.client.delete_tag(run_id, "failure_reason")
+        try:
+            tracker.client.delete_tag(run_id, "failure_reason")
+        except MlflowException as exc:  # a retry after an outage, when the first try had deleted it
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
     tracker.set_tags(run_id, {"resumed_from_step": step})
     return path, logged

@@ -271,8 +271,26 @@ def test_pruned_trials_stop_at_a_validation_step_and_end_their_run_finished(isol
     (["--devices", "0", "--workers-per-device", "2", "--workers", "3"], "not both"),
     (["--devices", "0", "--workers-per-device", "-1"], "--workers-per-device must be at least 0"),
 ])
-def test_bad_workers_per_device_requests_are_one_line_errors(bench_main, usage_error, args, message):
+def test_bad_workers_per_device_requests_are_one_line_errors(bench_main, usage_error, monkeypatch, args, message):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     usage_error(bench_main("sweep", "--task", "parity", "--arch", "gru", *args), message)
+
+
+@pytest.mark.parametrize("gpus, message", [
+    (0, "--devices 0: CUDA is not available on this machine; leave out --devices"),
+    (1, "this machine has 1 CUDA device(s) (0 to 0), not 1"),
+])
+def test_devices_this_machine_lacks_are_one_line_errors_before_any_worker_starts(bench_main, usage_error, monkeypatch,
+                                                                                gpus, message):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    usage_error(bench_main("sweep", "--task", "parity", "--arch", "gru", "--devices", "0" if gpus == 0 else "0,1"),
+                message)
 
 
 @pytest.mark.parametrize("args, workers", [
@@ -281,9 +299,12 @@ def test_bad_workers_per_device_requests_are_one_line_errors(bench_main, usage_e
 ])
 def test_workers_per_device_sets_the_number_of_workers(bench_main, monkeypatch, args, workers):
     import pandas as pd
+    import torch
 
     from bench.sweep import orchestrator as sweep
 
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a machine with two GPUs
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     seen = []
     monkeypatch.setattr(sweep, "run_sweep", lambda plans, options: seen.append(options) or pd.DataFrame())
     assert bench_main("sweep", "--task", "parity", "--arch", "gru", *args).returncode == 0
@@ -312,3 +333,42 @@ def test_k_workers_per_device_are_pinned_k_to_each_device_with_cuda_visible_devi
     assert sorted(env["CUDA_VISIBLE_DEVICES"] for env in started) == ["0", "0", "1", "1"]
     assert all(env["OMP_NUM_THREADS"] == "1" for env in started)
     assert pool.threads == 1
+
+
+def test_runs_left_open_by_an_outage_are_ended_when_the_server_answers_and_no_other_is_touched(isolated_store):
+    """A run that could not be ended (the server was down past the patience, or a stale trial's run,
+    which is never ended under the claim lock) is ended at the next look once the server answers;
+    one that ended meanwhile keeps its status."""
+    from mlflow.exceptions import MlflowException
+
+    from bench.tracking.store import Tracker
+
+    tracker = Tracker()
+    left_open = tracker.start_run("parity", "left open", {}, {}, "")
+    ended = tracker.start_run("parity", "ended meanwhile", {}, {}, "")
+    tracker.end_run(ended, "FINISHED")
+    tracker.end_later(left_open, "FAILED", "tracking server http://mlflow:5000 unreachable for 181 s")
+    tracker.end_later(ended, "FAILED", "its worker stopped")
+    tracker.end_later("0" * 32, "FAILED", "a run that is gone")
+
+    real_get_run = tracker.direct.get_run
+    tracker.direct.get_run = lambda run_id: (_ for _ in ()).throw(
+        MlflowException("API request failed: Max retries exceeded (Failed to establish a new connection)"))
+    tracker.close_pending()
+    assert len(tracker.unclosed) == 3  # still down: kept for the next look
+    tracker.direct.get_run = real_get_run
+    tracker.close_pending()
+    assert tracker.unclosed == {}
+    closed = tracker.client.get_run(left_open)
+    assert closed.info.status == "FAILED" and "unreachable for 181 s" in closed.data.tags["failure_reason"]
+    assert tracker.client.get_run(ended).info.status == "FINISHED"
+
+
+@pytest.mark.parametrize("visible, devices, expected", [
+    ("", ["0", "1"], ["0", "1"]), ("3,5", ["0", "1"], ["3", "5"]), ("GPU-uuid-a,GPU-uuid-b", ["1"], ["GPU-uuid-b"]),
+])
+def test_devices_count_the_gpus_a_scheduler_left_visible(monkeypatch, visible, devices, expected):
+    from bench.sweep.orchestrator import physical_device
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert [physical_device(d) for d in devices] == expected
