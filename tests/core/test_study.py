@@ -42,7 +42,7 @@ def test_a_claim_naming_an_undeclared_arm_or_experiment_is_a_problem():
 def test_a_scale_replaces_the_experiment_options_and_budgets_it_names_and_an_unknown_scale_is_a_usage_error():
     study = STUDIES.get("bai2018")
     adding = {e.name: e for e in study.experiments_at("laptop")}["adding"]
-    assert adding.options["length"] == 200 and adding.options["variant"] == "adding"
+    assert adding.options["length"] == 100 and adding.options["variant"] == "adding" and adding.params == 20_000
     assert {e.name for e in study.experiments_at("smoke")} == {"adding", "nottingham"}
     smoke = {e.name: e for e in study.experiments_at("smoke")}
     assert smoke["nottingham"].params == 20_000 and smoke["adding"].params == 70_000  # budget: only where named
