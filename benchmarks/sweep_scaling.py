@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.tracking.store import cpu_name
@@ -27,17 +28,19 @@ SPACE = "train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n" \
 TARGET = 1.7
 
 
-def sweep_command(trials: int, workers: int, space: Path) -> list[str]:
+def sweep_command(trials: int, workers: int, space: Path, extra: Sequence[str] = ()) -> list[str]:
     return ["bench", "sweep", "--task", "parity", "--arch", "gru", "--hidden-size", "32", "--max-steps", "3000",
             "--no-early-stop", "--pruner", "none", "--space", str(space), "--trials", str(trials),
-            "--workers", str(workers), "--no-progress"]
+            "--workers", str(workers), "--no-progress", *extra]
 
 
-def timed_sweep(trials: int, workers: int) -> tuple[float, list[str]]:
+def timed_sweep(trials: int, workers: int, extra: Sequence[str] = ()) -> tuple[float, list[str]]:
+    """Wall time of this study's sweep in a fresh RNNBENCH_HOME (``extra``: more flags, e.g.
+    benchmarks/tracking_throughput.py's ``--tracking-uri``), and the command."""
     with tempfile.TemporaryDirectory() as home:
         space = Path(home) / "space.yaml"
         space.write_text(SPACE)
-        command = sweep_command(trials, workers, space)
+        command = sweep_command(trials, workers, space, extra)
         env = {**os.environ, "RNNBENCH_HOME": home}
         env.pop("MLFLOW_TRACKING_URI", None)
         started = time.perf_counter()

@@ -34,34 +34,18 @@ import torch
 
 from bench.tracking.store import cpu_name
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sweep_scaling  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = "postgresql://127.0.0.1:5432/test"
-SPACE = "train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n" \
-        "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n"
 TARGET = 1.1
 
 
-def sweep_command(trials: int, space: Path, tracking_uri: str | None) -> list[str]:
-    command = ["bench", "sweep", "--task", "parity", "--arch", "gru", "--hidden-size", "32", "--max-steps", "3000",
-               "--no-early-stop", "--pruner", "none", "--space", str(space), "--trials", str(trials),
-               "--workers", "2", "--no-progress"]
-    return command + (["--tracking-uri", tracking_uri] if tracking_uri else [])
-
-
 def timed_sweep(trials: int, tracking_uri: str | None) -> tuple[float, str]:
-    with tempfile.TemporaryDirectory() as home:
-        space = Path(home) / "space.yaml"
-        space.write_text(SPACE)
-        command = sweep_command(trials, space, tracking_uri)
-        env = {**os.environ, "RNNBENCH_HOME": home}
-        env.pop("MLFLOW_TRACKING_URI", None)
-        started = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "bench.cli", *command[1:]], cwd=ROOT, env=env,
-                             capture_output=True, text=True)
-        wall = time.perf_counter() - started
-        if out.returncode:
-            raise SystemExit(f"{' '.join(command)} failed: {out.stderr[-2000:]}")
-        return wall, " ".join(command).replace(str(space), "space.yaml")
+    """sweep_scaling's sweep (the same study definition), with 2 workers, to ``tracking_uri``."""
+    wall, command = sweep_scaling.timed_sweep(trials, 2, ["--tracking-uri", tracking_uri] if tracking_uri else [])
+    return wall, " ".join(command).replace(command[command.index("--space") + 1], "space.yaml")
 
 
 @contextlib.contextmanager
