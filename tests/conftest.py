@@ -2,17 +2,34 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 import pytest
 
 
+@pytest.fixture(scope="session")
+def empty_mlflow_db(tmp_path_factory):
+    """An MLflow SQLite store with its tables and nothing else, made once per test process: creating the
+    tables (MLflow's Alembic migrations) takes seconds, which every test that logs a run would pay."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("empty-store") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture(autouse=True)
-def isolated_store(tmp_path, monkeypatch):
-    """Point the embedded MLflow store at a temporary folder and ignore any MLFLOW_TRACKING_URI."""
-    monkeypatch.setenv("RNNBENCH_HOME", str(tmp_path / "store"))
+def isolated_store(request, tmp_path, monkeypatch):
+    """Point the embedded MLflow store at a temporary folder (an empty store, unless the test is marked
+    ``fresh_store``: then no store at all) and ignore any MLFLOW_TRACKING_URI."""
+    store = tmp_path / "store"
+    monkeypatch.setenv("RNNBENCH_HOME", str(store))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path / "store"
+    if request.node.get_closest_marker("fresh_store") is None:
+        store.mkdir()
+        shutil.copyfile(request.getfixturevalue("empty_mlflow_db"), store / "mlflow.db")
+    return store
 
 
 def assert_usage_error(result, message: str) -> None:

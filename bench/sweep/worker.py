@@ -142,8 +142,6 @@ class Worker:
         self.storage = open_storage(spec.storage, spec.heartbeat, stale_trial_handler(lambda: self.tracker))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         # Import the training stack (seconds) before claiming a trial, not while its heartbeat is due.
-
-
         for module in ("lightning.pytorch", "bench.train.run", "bench.train.model", "bench.train.data"):
             importlib.import_module(module)
         TASKS.load()
@@ -208,8 +206,6 @@ class Worker:
     def run_trial(self, job: Job, study: optuna.Study, trial: optuna.Trial) -> None:
         """Run one claimed trial and tell Optuna how it ended; whatever happens, it does not stay RUNNING."""
         heartbeat = Heartbeat(self.storage, trial._trial_id, self.spec.heartbeat)
-
-
         state, value = TrialState.FAIL, None
         unreachable: TrackingUnavailable | None = None
         try:

@@ -80,7 +80,7 @@ def test_nan_loss_stops_the_run_and_records_it_failed(bench_cli, isolated_store)
     assert "non-finite" in run.data.tags["failure_reason"]
 
 
-def test_run_logs_everything_and_its_config_reruns_identically(bench_cli, isolated_store, tmp_path):
+def test_run_logs_everything_and_its_config_reruns_identically(bench_cli, bench_main, isolated_store, tmp_path):
     first = bench_cli("run", "--arch", "lstm", "--seed", "3", "--log-every", "10", *SMALL)
     assert first.returncode == 0, first.stderr
     assert "test" in first.stdout and "MLflow run" in first.stdout
@@ -99,20 +99,21 @@ def test_run_logs_everything_and_its_config_reruns_identically(bench_cli, isolat
     client = MlflowClient(f"sqlite:///{isolated_store / 'mlflow.db'}")
     assert len(client.get_metric_history(run.info.run_id, "train/batch_loss")) >= 2
     config = Path(client.download_artifacts(run.info.run_id, "config.yaml", str(tmp_path)))
-    again = bench_cli("run", "--config", str(config), "--no-progress")
+    again = bench_main("run", "--config", str(config), "--no-progress")  # in this process: no second start-up
     assert again.returncode == 0, again.stderr
     rerun = next(r for r in store_runs(isolated_store) if r.info.run_id != run.info.run_id)
     final = {k: v for k, v in run.data.metrics.items() if k.split("/")[0] in ("train", "val", "test")
              and k != "train/batch_loss"}
     assert final and all(rerun.data.metrics[k] == v for k, v in final.items())
 
-    table = bench_cli("runs", "--task", "parity", "--format", "csv")
+    table = bench_main("runs", "--task", "parity", "--format", "csv")
     assert table.returncode == 0, table.stderr
     assert run.info.run_id[:8] in table.stdout and rerun.info.run_id[:8] in table.stdout
     assert "test/seq_acc" in table.stdout.splitlines()[0]
-    assert "| lstm " in bench_cli("runs", "--task", "parity", "--format", "md").stdout
+    assert "| lstm " in bench_main("runs", "--task", "parity", "--format", "md").stdout
 
 
+@pytest.mark.fresh_store
 def test_two_first_runs_at_once_share_a_new_store(isolated_store):
     """Parallel workers on a fresh machine: both create the same SQLite store without a clash."""
     import os

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -21,6 +22,9 @@ from scipy import stats as scipy_stats
 
 from bench.report.verdicts import seeds_for_power
 
+# One process builds the sweep for the whole module (see pyproject.toml's pytest options).
+pytestmark = pytest.mark.xdist_group("report-sweep")
+
 SPACE = "train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n" \
         "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n"
 SWEEP = ["sweep", "--task", "addition", "--opt", "variant=adding", "--opt", "length=6", "--hidden-size", "16",
@@ -31,10 +35,12 @@ SECTIONS = ["## 1. Main results", "## 2. Pairwise comparison", "## 3. Learning c
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory):
+def swept(tmp_path_factory, empty_mlflow_db):
     """The tiny sweep and `bench report` on it, both through the command line as a user runs them."""
     home = tmp_path_factory.mktemp("report")
     store = home / "store"
+    store.mkdir()
+    shutil.copyfile(empty_mlflow_db, store / "mlflow.db")
     env = {**os.environ, "RNNBENCH_HOME": str(store), "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     (home / "space.yaml").write_text(SPACE)

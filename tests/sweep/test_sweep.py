@@ -48,10 +48,15 @@ def start_sweep(tmp_path, *args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_running_trial(isolated_store, name, timeout=120):
-    """The first RUNNING trial that has started training (its worker and MLflow run are known)."""
+def wait_for_running_trial(sweep, isolated_store, name, timeout=180):
+    """The first RUNNING trial of ``sweep`` that has started training (its worker and MLflow run are
+    known). Fails at once, with the sweep's output, if the sweep ends first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if sweep.poll() is not None:
+            out, err = sweep.communicate()
+            raise AssertionError(f"the sweep ended (exit {sweep.returncode}) before a trial of {name} "
+                                 f"started:\n{out}\n{err}")
         try:
             for trial in study(isolated_store, name).get_trials(states=(optuna.trial.TrialState.RUNNING,)):
                 if "mlflow_run_id" in trial.user_attrs:
@@ -59,11 +64,14 @@ def wait_for_running_trial(isolated_store, name, timeout=120):
         except (KeyError, Exception):
             pass
         time.sleep(0.3)
-    raise AssertionError(f"no trial of {name} started within {timeout} s")
+    sweep.kill()
+    out, err = sweep.communicate()
+    logs = "\n".join(f"{log}:\n{log.read_text()}" for log in isolated_store.rglob("*.log"))
+    raise AssertionError(f"no trial of {name} started within {timeout} s:\n{out}\n{err}\n{logs}")
 
 
 def test_four_workers_make_exactly_the_trials_asked_log_each_one_and_resume_to_a_larger_count(
-        bench_cli, isolated_store, space_file):
+        bench_cli, bench_main, isolated_store, space_file):
     first = bench_cli("sweep", *TINY, "--arch", "gru,lstm", "--trials", "3", "--workers", "4",
                       "--max-steps", "30", "--space", space_file, "--seeds", "2")
     assert first.returncode == 0, first.stderr
@@ -98,7 +106,7 @@ def test_four_workers_make_exactly_the_trials_asked_log_each_one_and_resume_to_a
     seed_runs = [r for r in runs if r.data.tags.get("sweep.role") == "seed"]
     assert len(seed_runs) == 4
 
-    status = bench_cli("sweep", "status", "--task", "parity")
+    status = bench_main("sweep", "status", "--task", "parity")
     assert status.returncode == 0, status.stderr
     assert "parity/gru/params=any " in status.stdout and "parity/lstm/params=any/seeds" in status.stdout
     assert_dashboard_lists(f"sqlite:///{isolated_store}/optuna.db", {"parity/gru/params=any", "parity/lstm/params=any"})
@@ -170,7 +178,7 @@ def test_a_trial_whose_loss_becomes_nan_fails_with_its_reason_and_the_study_goes
 def test_ctrl_c_stops_the_workers_cleanly_and_the_same_command_resumes(tmp_path, isolated_store, space_file):
     args = [*TINY, "--arch", "gru", "--trials", "2", "--max-steps", "600", "--no-early-stop", "--space", space_file]
     sweep = start_sweep(tmp_path, *args)
-    wait_for_running_trial(isolated_store, "parity/gru/params=any")
+    wait_for_running_trial(sweep, isolated_store, "parity/gru/params=any")
     sweep.send_signal(signal.SIGINT)
     out, err = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, err

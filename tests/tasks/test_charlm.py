@@ -105,6 +105,7 @@ def test_a_trained_run_samples_text_from_its_saved_weights(bench_cli, tmp_path):
         load_run_model("0123456789abcdef")
 
 
+@pytest.mark.fresh_store
 def test_sampling_without_a_store_is_one_line_exit_2(bench_main):
     missing = bench_main("sample", "0123456789abcdef", "--chars", "5")
     assert missing.returncode == 2 and "no tracking store with runs here" in missing.stderr
@@ -121,6 +122,7 @@ BAD_FILES = {
 }
 
 
+@pytest.mark.fresh_store
 @pytest.mark.parametrize("make, message", BAD_FILES.values(), ids=BAD_FILES.keys())
 def test_bad_file_is_one_line_exit_2_before_any_run(bench_main, usage_error, tmp_path, isolated_store, make, message):
     result = bench_main("run", "--task", "charlm", "--opt", f"data={make(tmp_path)}", "--threads", "1", "--no-progress")

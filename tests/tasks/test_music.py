@@ -160,6 +160,7 @@ BAD_FILES = {
 }
 
 
+@pytest.mark.fresh_store
 @pytest.mark.parametrize("make, message", BAD_FILES.values(), ids=BAD_FILES.keys())
 def test_bad_file_is_one_line_exit_2_before_any_run(bench_main, usage_error, tmp_path, isolated_store, make, message):
     result = bench_main("run", "--task", "music", "--opt", f"data={make(tmp_path)}", "--threads", "1", "--no-progress")

@@ -190,6 +190,7 @@ BAD_DATA = {
 }
 
 
+@pytest.mark.fresh_store
 @pytest.mark.parametrize("make, message", BAD_DATA.values(), ids=BAD_DATA.keys())
 def test_bad_data_is_one_line_exit_2_before_any_run(bench_main, usage_error, tmp_path, isolated_store, make, message):
     result = bench_main("run", "--task", "speech", "--opt", f"data={make(tmp_path)}", "--threads", "1", "--no-progress")

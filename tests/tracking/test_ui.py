@@ -150,6 +150,7 @@ def test_the_runs_table_and_the_comparison_page_show_each_architecture_and_its_t
         urllib.request.urlopen(f"{base}/health", timeout=5)
 
 
+@pytest.mark.fresh_store
 def test_ui_without_a_store_is_a_usage_error(bench_cli, usage_error):
     usage_error(bench_cli("ui"), "no tracking store at")
 
