@@ -50,7 +50,6 @@ def metric_histories(client: MlflowClient, report: TaskReport) -> pd.DataFrame:
 def open_studies(storage_url: str | None, names: set[str]) -> dict[str, Any]:
     """The named studies from Optuna storage; nothing (not an empty new database) if there is none."""
 
-
     url = storage_url or default_storage_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return {}

@@ -91,14 +91,28 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def studies():
+def optuna_db():
+    """The test's own handle on the studies' database: one storage without a connection pool.
+
+    Every ``optuna.load_study(storage=URL)`` builds an engine whose pooled connection stays open
+    until garbage collection; a test polling that way held dozens of PostgreSQL's 100 connections
+    and, on a slow machine, ran the server out of them. Without a pool each query opens and closes
+    its own connection, which also rides out ``drop_connections``.
+    """
+    storage = optuna.storages.RDBStorage(POSTGRES, engine_kwargs={"poolclass": sqlalchemy.pool.NullPool})
+    yield storage
+    storage.engine.dispose()
+
+
+@pytest.fixture
+def studies(optuna_db):
     """Unique study names in the shared Optuna database, deleted afterwards."""
     suffix = f"lab-{uuid.uuid4().hex[:8]}"
     names = [f"parity/gru/params=any/{suffix}", f"parity/gru/params=any/{suffix}/seeds"]
     yield suffix, names
     for name in names:
         with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=POSTGRES)
+            optuna.delete_study(study_name=name, storage=optuna_db)
 
 
 def drop_connections(database):
@@ -142,7 +156,7 @@ def server_runs(server, study):
 
 
 def test_two_machines_ride_out_server_restarts_and_a_killed_worker_then_a_third_reports_and_resumes(
-        tmp_path, server, studies, bench_main):
+        tmp_path, server, studies, optuna_db, bench_main):
     suffix, (search, seeds) = studies
     space = tmp_path / "space.yaml"
     space.write_text(LR_ONLY)
@@ -158,7 +172,7 @@ def test_two_machines_ride_out_server_restarts_and_a_killed_worker_then_a_third_
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(KeyError):
-                for trial in optuna.load_study(study_name=search, storage=POSTGRES).trials:
+                for trial in optuna.load_study(study_name=search, storage=optuna_db).trials:
                     run_id = trial.user_attrs.get("mlflow_run_id")
                     if trial.state.name == "RUNNING" and run_id and (
                             not with_checkpoint or client.list_artifacts(run_id, "checkpoints")):
@@ -192,8 +206,8 @@ def test_two_machines_ride_out_server_restarts_and_a_killed_worker_then_a_third_
 
     # Exactly the trials asked for; the killed one failed and was retried with its parameters; the
     # work was shared.
-    trials = optuna.load_study(study_name=search, storage=POSTGRES).trials
-    reruns = optuna.load_study(study_name=seeds, storage=POSTGRES).trials
+    trials = optuna.load_study(study_name=search, storage=optuna_db).trials
+    reruns = optuna.load_study(study_name=seeds, storage=optuna_db).trials
     complete = [t for t in trials if t.state.name == "COMPLETE"]
     assert len(complete) == 4 and [t.number for t in trials if t.state.name != "COMPLETE"] == [victim.number]
     assert [t.number for t in trials] == list(range(5))
