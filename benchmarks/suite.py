@@ -35,6 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTES = "<!-- notes -->"
 
 
+def write_keeping_notes(out: Path, generated: str) -> None:
+    """Write ``generated`` to ``out``, keeping what was written by hand under its ``<!-- notes -->`` line."""
+    notes = out.read_text().split(NOTES, 1)[1] if out.exists() and NOTES in out.read_text() else ""
+    out.write_text(generated + "\n" + NOTES + notes)
+
+
 def machine(threads: int) -> list[str]:
     from bench.tracking.store import cpu_name
 
@@ -225,10 +231,7 @@ def main() -> None:
     print(table)
     if not args.no_write:
         out = Path(args.out)
-        notes = ""
-        if out.exists() and NOTES in out.read_text():
-            notes = out.read_text().split(NOTES, 1)[1]
-        out.write_text(table + "\n" + NOTES + notes)
+        write_keeping_notes(out, table)
         print(f"wrote {out}")
 
 

@@ -36,6 +36,7 @@ from bench.tracking.store import cpu_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sweep_scaling  # noqa: E402
+from suite import write_keeping_notes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = "postgresql://127.0.0.1:5432/test"
@@ -124,7 +125,7 @@ def main() -> None:
                      f"{3600 * args.trials / median:.0f} |")
     lines += ["", f"Server / local wall time: **{ratio:.3f}x** (target <= {TARGET}x: {verdict}).", "", "Commands:", ""]
     lines += [f"    {command}" for command in commands.values()]
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    write_keeping_notes(Path(args.out), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
