@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from bench.core.architecture import Architecture, FusedRecurrent, State, SteppedRecurrent
+    from bench.core.architecture import (
+        Architecture,
+        FusedRecurrent,
+        ScanLayer,
+        ScannedRecurrent,
+        ScanOptions,
+        State,
+        SteppedRecurrent,
+    )
     from bench.core.config import ModelConfig
     from bench.core.datafiles import bench_home, cache_dir, file_key
     from bench.core.dataset import DatasetOptions, Example, SequenceDataset, next_step
@@ -33,6 +41,7 @@ if TYPE_CHECKING:
     from bench.core.metrics import LOG_STD_MIN, Metric, gaussian_nll
     from bench.core.options import NoOptions, option
     from bench.core.registry import register_architecture, register_study, register_task
+    from bench.core.scan import ScanMethod, linear_recurrence, positive
     from bench.core.study import (
         Arm,
         Beats,
@@ -51,6 +60,8 @@ if TYPE_CHECKING:
 _PUBLIC = {
     "Architecture": "bench.core.architecture", "FusedRecurrent": "bench.core.architecture",
     "State": "bench.core.architecture", "SteppedRecurrent": "bench.core.architecture",
+    "ScannedRecurrent": "bench.core.architecture", "ScanLayer": "bench.core.architecture", "ScanOptions": "bench.core.architecture",
+    "ScanMethod": "bench.core.scan", "linear_recurrence": "bench.core.scan", "positive": "bench.core.scan",
     "ModelConfig": "bench.core.config", "file_key": "bench.core.datafiles", "bench_home": "bench.core.datafiles", "cache_dir": "bench.core.datafiles",
     "DatasetOptions": "bench.core.dataset", "Example": "bench.core.dataset",
     "SequenceDataset": "bench.core.dataset", "next_step": "bench.core.dataset",
@@ -70,7 +81,7 @@ __all__ = [
     "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key",
     "gaussian_nll", "next_step", "option", "register_architecture", "register_task", "to_device",
     "register_study", "Arm", "Beats", "ClosesGap", "Data", "Experiment", "MostImportant", "NoConsistentWinner", "Equivalent",
-    "Published", "Scale", "Study",
+    "Published", "Scale", "Study", "ScannedRecurrent", "ScanLayer", "ScanOptions", "ScanMethod", "linear_recurrence", "positive",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)
 

@@ -10,14 +10,16 @@ sequence. That is what truncated BPTT and generation rely on.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
 
 from bench.core.config import ModelConfig
-from bench.core.options import NoOptions
+from bench.core.options import NoOptions, option
+from bench.core.scan import ScanMethod
 
 State = Any
 
@@ -187,3 +189,80 @@ class SteppedRecurrent(Architecture):
             outputs.append(h)
         self.recorded = torch.stack(self._recording, 1) if self._recording else None
         return torch.stack(outputs, 1), state
+
+
+@dataclasses.dataclass
+class ScanOptions:
+    """Options every :class:`ScannedRecurrent` shares; its own Options extend these."""
+
+    scan: ScanMethod = option("auto", "how the linear recurrence runs over time: 'loop' (fastest on a CPU), "
+                                      "'log_space' (the parallel scan, for accelerators), 'auto' (by device)")
+
+
+class ScanLayer(nn.Module):
+    """One block of a :class:`ScannedRecurrent` stack, ``(B, T, H) → (B, T, H)`` plus its state.
+
+    ``forward`` runs the whole sequence at once (its matrix products over all T, its recurrence by
+    :func:`bench.core.scan.linear_recurrence`); ``step`` is one time step, the reference the tests
+    hold ``forward`` to and the way to run one token at a time. Both take and return the same state.
+    """
+
+    def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
+        """The state before the first step, for a batch shaped like ``x`` ``(B, T, H)``."""
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        raise NotImplementedError
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        raise NotImplementedError
+
+
+class ScannedRecurrent(Architecture):
+    """A stack of blocks whose recurrences are linear in the state (minGRU, minLSTM, LRU, Mamba).
+
+    The input is projected to the hidden size once, then each of ``num_layers`` blocks
+    (:meth:`make_block`) maps ``(B, T, H)`` to ``(B, T, H)``, each with its own residual path and
+    normalisation as its paper has it. ``parallel = False`` runs every block step by step instead
+    (tests compare the two; generation may use either).
+    """
+
+    supports_bidirectional = False
+    Options: ClassVar[type] = ScanOptions
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.encoder = nn.Linear(self.input_size, self.hidden_size)
+        self.blocks = nn.ModuleList(self.make_block() for _ in range(self.num_layers))
+        self.between = nn.Dropout(self.dropout)
+        self.parallel = True
+
+    def make_block(self) -> ScanLayer:
+        raise NotImplementedError
+
+    @classmethod
+    def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
+        """Where one more unit in every block overshoots the budget, one block more or fewer."""
+        yield model
+        for depth in (model.num_layers - 1, model.num_layers + 1):
+            if depth >= 1:
+                yield dataclasses.replace(model, num_layers=depth)
+
+    def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+        h = self.encoder(x)
+        blocks = cast(list[ScanLayer], list(self.blocks))
+        states = list(state) if state is not None else [block.initial_state(h) for block in blocks]
+        new_states = []
+        for i, (block, block_state) in enumerate(zip(blocks, states)):
+            if i:
+                h = self.between(h)
+            if self.parallel:
+                h, block_state = block(h, tuple(block_state))
+            else:
+                outputs = []
+                for h_t in h.unbind(1):
+                    out, block_state = block.step(h_t, tuple(block_state))
+                    outputs.append(out)
+                h = torch.stack(outputs, 1)
+            new_states.append(block_state)
+        return h, new_states

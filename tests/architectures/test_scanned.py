@@ -1,0 +1,102 @@
+"""Linear recurrences (minGRU, minLSTM, LRU, Mamba): the whole-sequence mode and the step mode are one function.
+
+``ScannedRecurrent`` architectures are found in the registry, so a new one is held to this too.
+"""
+import pytest
+import torch
+
+from bench.core.architecture import ScannedRecurrent
+from bench.core.registry import ARCHITECTURES
+from bench.core.scan import LOG_SPACE_CHUNK, linear_recurrence
+
+SCANNED = [n for n in ARCHITECTURES.names() if issubclass(ARCHITECTURES.get(n), ScannedRecurrent)]
+
+
+def test_the_four_linear_recurrences_are_registered():
+    assert {"mingru", "minlstm", "lru", "mamba"} <= set(SCANNED)
+
+
+def reference(a, b, h):
+    """The recurrence as written, one step at a time, in float64."""
+    a, b, h = (t.to(torch.complex128 if t.is_complex() else torch.float64) for t in (a, b, h))
+    states = []
+    for t in range(b.shape[1]):
+        h = (a[:, t] if a.dim() == b.dim() else a) * h + b[:, t]
+        states.append(h)
+    return torch.stack(states, 1)
+
+
+@pytest.mark.parametrize("method", ["loop", "log_space"])
+@pytest.mark.parametrize("kind", ["positive", "signed", "complex constant decay", "decays of zero"])
+def test_both_scans_compute_the_recurrence_across_several_chunks(kind, method):
+    torch.manual_seed(0)
+    shape = (3, 2 * LOG_SPACE_CHUNK + 17, 4)
+    a, b = torch.rand(shape), torch.randn(shape)
+    h0 = torch.randn(3, 4)
+    if kind == "positive":
+        b, h0 = b.abs(), h0.abs()
+    elif kind == "complex constant decay":
+        a = torch.polar(torch.rand(4), torch.rand(4) * 6.28)
+        b, h0 = torch.complex(b, torch.randn(shape)), torch.complex(h0, torch.randn(3, 4))
+    elif kind == "decays of zero":
+        a[:, ::5] = 0.0
+    got = linear_recurrence(a, b, h0, method)
+    assert got.shape == b.shape
+    # The loop is exact to float32 rounding; the log-space scan loses about |A_t|·ε (bench.core.scan).
+    tolerance = 1e-5 if method == "loop" else 1e-3
+    assert torch.allclose(got.to(reference(a, b, h0).dtype), reference(a, b, h0), atol=tolerance, rtol=tolerance)
+
+
+def test_the_log_space_scan_gives_the_loops_gradients():
+    torch.manual_seed(0)
+    a = torch.rand(2, 40, 3, requires_grad=True)
+    b = torch.randn(2, 40, 3, requires_grad=True)
+    h0 = torch.randn(2, 3, requires_grad=True)
+    weights = torch.randn(2, 40, 3)
+    grads = {}
+    for method in ("loop", "log_space"):
+        (linear_recurrence(a, b, h0, method) * weights).sum().backward()
+        grads[method] = [t.grad.clone() for t in (a, b, h0)]
+        for t in (a, b, h0):
+            t.grad = None
+    for loop_grad, log_grad in zip(grads["loop"], grads["log_space"]):
+        # Within 0.1% of the gradient's scale: d/da = d/d(log a) / a magnifies the log-space
+        # scan's rounding where a decay is small.
+        assert (loop_grad - log_grad).abs().max() <= 1e-3 * loop_grad.abs().max()
+
+
+def make(name, scan="loop"):
+    cls = ARCHITECTURES.get(name)
+    torch.manual_seed(0)
+    return cls(5, 8, num_layers=2, options=cls.Options(scan=scan))
+
+
+def outputs_and_gradients(core, x, chunks):
+    """Outputs and every gradient, the sequence fed in ``chunks`` with the state carried across."""
+    core.zero_grad()
+    x = x.clone().requires_grad_()
+    state, outputs, start = None, [], 0
+    for length in chunks:
+        out, state = core(x[:, start:start + length], state)
+        outputs.append(out)
+        start += length
+    out = torch.cat(outputs, 1)
+    (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
+    return out.detach(), x.grad, {n: p.grad.clone() for n, p in core.named_parameters()}
+
+
+@pytest.mark.parametrize("name", SCANNED)
+def test_whole_sequence_and_step_by_step_agree_in_outputs_and_gradients(name):
+    x = torch.randn(3, 11, 5)
+    core = make(name)
+    parallel = outputs_and_gradients(core, x, [11])
+    core.parallel = False
+    stepped = outputs_and_gradients(core, x, [4, 7])  # step mode, and the state carried across chunks
+    core.parallel = True
+    chunked = outputs_and_gradients(core, x, [1, 6, 4])
+    log_space = outputs_and_gradients(make(name, scan="log_space"), x, [11])
+    for other in (stepped, chunked, log_space):
+        assert torch.allclose(parallel[0], other[0], atol=1e-5)
+        assert torch.allclose(parallel[1], other[1], atol=1e-5)
+        for param, grad in parallel[2].items():
+            assert torch.allclose(grad, other[2][param], atol=1e-4), param
