@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from bench import ModelConfig, ScanLayer, ScannedRecurrent, ScanOptions, linear_recurrence, option, register_architecture
 
@@ -17,6 +18,13 @@ class MambaOptions(ScanOptions):
     state_size: int = option(16, "SSM state size N per channel", min=1)
     expand: int = option(2, "inner channels E = expand × hidden size", min=1)
     conv_size: int = option(4, "width of the causal depthwise convolution before the SSM", min=1)
+
+
+RECOMPUTED_CHUNK = 128
+"""Steps whose (B, T, E, N) SSM tensors are held at once in training. The states are E·N times the
+size of the block's input, too many to keep for a long sequence (B=64, T=4,000 needs tens of GB);
+like the paper's kernel (its section 3.3.2, recomputation), each chunk's are recomputed in the
+backward pass instead, from its inputs and its first state."""
 
 
 class MambaBlock(ScanLayer):
@@ -67,11 +75,22 @@ class MambaBlock(ScanLayer):
         inputs, gate = self.in_proj(self.norm(x)).chunk(2, -1)
         window = torch.cat([context, inputs.transpose(1, 2)], 2)  # the last inputs, then these
         u = F.silu(self.conv(window)).transpose(1, 2)
+        outputs = []
+        recompute = torch.is_grad_enabled() and u.shape[1] > RECOMPUTED_CHUNK  # short: keeping them costs little
+        for chunk in u.split(RECOMPUTED_CHUNK, 1):
+            if recompute:
+                y, ssm = checkpoint(self.selective_scan, chunk, ssm, use_reentrant=False)
+            else:
+                y, ssm = self.selective_scan(chunk, ssm)
+            outputs.append(y)
+        kept = window[:, :, window.shape[2] - context.shape[2]:]
+        return x + self.out_proj(torch.cat(outputs, 1) * F.silu(gate)), (kept, ssm)
+
+    def selective_scan(self, u: Tensor, ssm: Tensor) -> tuple[Tensor, Tensor]:
+        """The SSM over the convolved inputs ``u`` (B, T, E) from state ``ssm``: outputs (B, T, E), last state."""
         decay, drive, output_matrix, skip = self.selection(u)
         states = linear_recurrence(decay, drive, ssm, self.scan)
-        y = (states @ output_matrix[..., None]).squeeze(-1) + skip
-        kept = window[:, :, window.shape[2] - context.shape[2]:]
-        return x + self.out_proj(y * F.silu(gate)), (kept, states[:, -1])
+        return (states @ output_matrix[..., None]).squeeze(-1) + skip, states[:, -1]
 
     def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         context, ssm = state
