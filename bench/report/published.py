@@ -19,6 +19,10 @@ MUSIC = {  # test NLL per frame, Table 1
 ADDING_T600 = {"lstm": 0.164, "gru": 5.3e-5, "vanilla": 0.177}  # test MSE
 COPY_T1000 = {"lstm": 0.0204, "gru": 0.0197}  # test cross-entropy
 CHAR_PTB = {"lstm": 1.36, "gru": 1.37, "vanilla": 1.48}  # test bpc
+SEQ_MNIST = {  # test accuracy %, (pixel by pixel, permuted): Bai et al. Table 1, Cooijmans et al. Table 1
+    BAI_2018: {"lstm": (87.2, 85.7), "gru": (96.2, 87.3), "vanilla": (21.5, 25.3)},
+    "Cooijmans et al. 2016": {"vanilla": (35.0, 35.0), "irnn": (97.0, 82.0), "lstm": (98.9, 90.2)},
+}
 
 
 def published_note(task: str, options: dict[str, Any], arch: str, metric: str, test_loss: float | None = None) -> str:
@@ -41,6 +45,11 @@ def published_note(task: str, options: dict[str, Any], arch: str, metric: str, t
             notes.append(f"CE {COPY_T1000[arch]} ({BAI_2018}, T=1000)")
         ours = f"; ours: test loss {test_loss:.4g}" if test_loss is not None and math.isfinite(test_loss) else ""
         notes.append(f"memoryless baseline CE {baseline:.4g}{ours}")
+    elif task == "seqmnist" and options.get("data"):  # MNIST itself, not the bundled 8x8 digits
+        permuted = str(options.get("permuted", False)).lower() in ("true", "1")
+        for source, accuracies in SEQ_MNIST.items():
+            if arch in accuracies:
+                notes.append(f"{accuracies[arch][permuted]}% ({source}, {'permuted ' if permuted else ''}MNIST, test acc)")
     elif task == "charlm" and "ptb" in str(options.get("data", "")).lower() and arch in CHAR_PTB:
         notes.append(f"{CHAR_PTB[arch]} ({BAI_2018}, char PTB, bpc)")
     return "; ".join(notes) or "—"
