@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import platform
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -25,6 +26,9 @@ from bench.core.resolve import resolve
 from bench.report.stats import t_interval
 from bench.tracking.store import cpu_name
 from bench.train.run import fit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import write_keeping_notes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,7 +87,7 @@ def main() -> None:
             cells.append(f"{interval.mean:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
         seconds = sum(r["seconds"] for r in runs) / len(runs)
         lines.append(f"| {arch} | {int(runs[0]['hidden'])} | {seconds:.0f} | " + " | ".join(cells) + " |")
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    write_keeping_notes(Path(args.out), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
