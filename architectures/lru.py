@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench import ScanLayer, ScannedRecurrent, ScanOptions, linear_recurrence, option, register_architecture
+from bench import ScanLayer, ScannedRecurrent, ScanOptions, UsageError, linear_recurrence, option, register_architecture
 
 
 @dataclasses.dataclass
@@ -17,8 +17,12 @@ class LRUOptions(ScanOptions):
     r_min: float = option(0.0, "smallest modulus of the eigenvalues at initialisation (the ring's inner radius)",
                           min=0.0, max=1.0)
     r_max: float = option(1.0, "largest modulus of the eigenvalues at initialisation (outer radius, at most 1)",
-                          min=0.0, max=1.0)
+                          above=0.0, max=1.0)
     max_phase: float = option(2 * math.pi, "eigenvalue phases are initialised uniformly in [0, max_phase]", min=0.0)
+
+    def check(self) -> None:
+        if self.r_min > self.r_max:
+            raise UsageError(f"lru: r_min={self.r_min} is above r_max={self.r_max}; the ring needs r_min <= r_max")
 
 
 class LRUBlock(ScanLayer):

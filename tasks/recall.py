@@ -12,10 +12,15 @@ pairs directly rather than being spread over a longer sequence.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
 from bench import Batch, SyntheticOptions, SyntheticTask, UsageError, option, register_task
+
+MIN_DISTINCT_INPUTS = 1000
+"""Fewer possible inputs than this leave the content-hashed validation and test splits a handful of
+distinct examples (or none to draw)."""
 
 
 @dataclasses.dataclass
@@ -28,6 +33,10 @@ class RecallOptions(SyntheticOptions):
         if self.vocab // 2 < longest:
             raise UsageError(f"recall: {longest} pairs (the longest evaluated) need as many distinct keys, but "
                              f"--opt vocab={self.vocab} has {self.vocab // 2}; raise vocab to at least {2 * longest}")
+        half = self.vocab // 2
+        if math.perm(half, self.length) * half ** self.length < MIN_DISTINCT_INPUTS:
+            raise UsageError(f"recall: {self.length} pairs of a {self.vocab}-token vocabulary have too few distinct "
+                             "inputs to split into train/val/test; raise length or vocab")
 
 
 @register_task("recall")

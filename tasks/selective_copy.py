@@ -11,10 +11,15 @@ same number of tokens among more noise.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
 from bench import Batch, SyntheticOptions, SyntheticTask, UsageError, option, register_task
+
+MIN_DISTINCT_INPUTS = 1000
+"""Fewer possible inputs than this leave the content-hashed validation and test splits a handful of
+distinct examples (or none to draw)."""
 
 
 @dataclasses.dataclass
@@ -24,9 +29,13 @@ class SelectiveCopyOptions(SyntheticOptions):
     symbols: int = option(8, "alphabet of the data tokens", min=2)
 
     def check(self) -> None:
-        if self.tokens > self.length:
-            raise UsageError(f"selective_copy: {self.tokens} tokens do not fit in a span of {self.length}; "
-                             "raise --opt length or lower --opt tokens")
+        shortest = min((self.length, *self.eval_lengths))
+        if self.tokens > shortest:
+            raise UsageError(f"selective_copy: {self.tokens} tokens do not fit in a span of {shortest}; "
+                             "raise --opt length (and eval_lengths) or lower --opt tokens")
+        if math.comb(self.length, self.tokens) * self.symbols ** self.tokens < MIN_DISTINCT_INPUTS:
+            raise UsageError(f"selective_copy: span {self.length} with {self.tokens} tokens of {self.symbols} symbols "
+                             "has too few distinct inputs to split into train/val/test; raise length, tokens or symbols")
 
 
 @register_task("selective_copy")

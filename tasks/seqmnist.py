@@ -16,6 +16,7 @@ ranks models roughly, not MNIST, and its numbers are not comparable with the pap
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import struct
 from collections.abc import Sequence
@@ -43,9 +44,13 @@ class SeqMNISTOptions(DatasetOptions):
 
     def check(self) -> None:
         """Load the images while the config is resolved: a bad file is a one-line error before any run."""
+        if self.bptt:
+            raise UsageError("seqmnist: only the last pixel is scored, so truncated windows (bptt) would train "
+                             "on nothing but the last; leave --opt bptt=0")
         load_images(self.data)
 
 
+@functools.lru_cache(maxsize=2)  # the config check and the run load the same files
 def load_images(data: str) -> Images:
     """The three splits of ``data`` (a folder, an .npz, or "" for the bundled digits); UsageError if unusable."""
     if not data:
@@ -53,6 +58,8 @@ def load_images(data: str) -> Images:
     path = Path(data)
     if not path.exists():
         raise UsageError(f"seqmnist: {data} does not exist; pass a folder of MNIST IDX files or an mnist.npz")
+    if path.is_file() and path.suffix != ".npz":
+        raise UsageError(f"seqmnist: {data} is neither a folder of MNIST IDX files nor an .npz file")
     try:
         if path.is_dir():
             train, test = (_read_idx_pair(path, *IDX_FILES[split]) for split in ("train", "test"))
@@ -65,7 +72,13 @@ def load_images(data: str) -> Images:
     if len(train[0]) <= VALIDATION_IMAGES or len(train[0]) != len(train[1]) or len(test[0]) != len(test[1]):
         raise UsageError(f"seqmnist: {data} holds {len(train[0])} training images and {len(train[1])} labels; "
                          f"need matching images and labels, over {VALIDATION_IMAGES} for the validation split")
-    scale = 255.0
+    if train[0].shape[1] != test[0].shape[1]:
+        raise UsageError(f"seqmnist: {data} has {train[0].shape[1]} pixels per training image but "
+                         f"{test[0].shape[1]} per test image")
+    labels = np.concatenate([train[1], test[1]])
+    if labels.min() < 0 or labels.max() > 9:
+        raise UsageError(f"seqmnist: {data} has labels outside 0-9 ({labels.min()} to {labels.max()})")
+    scale = 255.0 if max(train[0].max(), test[0].max()) > 1 else 1.0  # bytes, or grey values already in [0, 1]
     return {"train": (train[0][:-VALIDATION_IMAGES] / scale, train[1][:-VALIDATION_IMAGES]),
             "val": (train[0][-VALIDATION_IMAGES:] / scale, train[1][-VALIDATION_IMAGES:]),
             "test": (test[0] / scale, test[1])}

@@ -4,9 +4,9 @@ Those models make the recurrence linear in the state, with ``a_t`` and ``b_t`` c
 inputs alone, so every matrix product is done for the whole sequence at once and only this
 element-wise recurrence is left to run over time. Two ways to run it, computing the same function:
 
-- ``"loop"``: a Python loop of two element-wise operations per step. On a CPU this is the fastest
-  way there is (``benchmarks/scan_speed.py`` measures it against the other one): each step is a
-  small vectorised kernel with nothing to launch.
+- ``"loop"``: a Python loop of two element-wise operations per step. On a CPU it is far faster
+  than the log-space scan (``benchmarks/scan_speed.py`` measures both, and the step-by-step mode):
+  each step is a small vectorised kernel with nothing to launch.
 - ``"log_space"``: the parallel scan in log space (Heinsen 2023, the form Feng et al. 2024 give for
   minGRU): ``h_t = exp(A_t) (h_0 + Σ_{s≤t} exp(log b_s − A_s))`` with ``A_t = Σ_{r≤t} log a_r``,
   as cumulative sums and one ``logcumsumexp`` over time: a few large kernels instead of T small
@@ -34,8 +34,10 @@ T / 32 sequential chunks are still few."""
 
 SMALLEST_DECAY = 1e-6
 """Decays below this count as this in the log-space scan, so that one decay of zero does not put
-the rest of its chunk at ``A_t = −87`` (float32's smallest log) and ruin their precision; what
-changes is below 1e-6 of the state."""
+the rest of its chunk at ``A_t = −87`` (float32's smallest log) and ruin their precision. The
+values change by less than 1e-6 of the state; the gradient with respect to such a decay is zero
+(the loop's is h_{t−1} times the output's gradient), which matters little as the models' decays
+reach such values only through gates that are saturated, whose own gradients are as small."""
 
 
 def linear_recurrence(a: Tensor, b: Tensor, h0: Tensor, method: ScanMethod = "auto") -> Tensor:

@@ -47,15 +47,21 @@ def test_both_scans_compute_the_recurrence_across_several_chunks(kind, method):
     assert torch.allclose(got.to(reference(a, b, h0).dtype), reference(a, b, h0), atol=tolerance, rtol=tolerance)
 
 
-def test_the_log_space_scan_gives_the_loops_gradients():
+@pytest.mark.parametrize("kind", ["real", "complex"])
+def test_the_log_space_scan_gives_the_loops_gradients(kind):
     torch.manual_seed(0)
-    a = torch.rand(2, 40, 3, requires_grad=True)
-    b = torch.randn(2, 40, 3, requires_grad=True)
-    h0 = torch.randn(2, 3, requires_grad=True)
+    if kind == "real":
+        a, b, h0 = torch.rand(2, 40, 3), torch.randn(2, 40, 3), torch.randn(2, 3)
+    else:  # LRU's case: one complex decay per channel, complex inputs and state
+        a = torch.polar(0.5 + 0.5 * torch.rand(3), 6.28 * torch.rand(3))
+        b, h0 = torch.randn(2, 40, 3, dtype=torch.complex64), torch.randn(2, 3, dtype=torch.complex64)
+    for t in (a, b, h0):
+        t.requires_grad_()
     weights = torch.randn(2, 40, 3)
     grads = {}
     for method in ("loop", "log_space"):
-        (linear_recurrence(a, b, h0, method) * weights).sum().backward()
+        out = linear_recurrence(a, b, h0, method)
+        (torch.view_as_real(out).sum(-1) if out.is_complex() else out).mul(weights).sum().backward()
         grads[method] = [t.grad.clone() for t in (a, b, h0)]
         for t in (a, b, h0):
             t.grad = None
@@ -100,3 +106,13 @@ def test_whole_sequence_and_step_by_step_agree_in_outputs_and_gradients(name):
         assert torch.allclose(parallel[1], other[1], atol=1e-5)
         for param, grad in parallel[2].items():
             assert torch.allclose(grad, other[2][param], atol=1e-4), param
+
+
+@pytest.mark.parametrize("options, message", [({"r_min": 0.9, "r_max": 0.5}, "r_min=0.9 is above r_max=0.5"),
+                                              ({"r_max": 0.0}, "'r_max' must be > 0.0")])
+def test_an_lru_ring_that_cannot_be_drawn_is_a_usage_error(options, message):
+    from bench.core.errors import UsageError
+    from bench.core.resolve import resolve
+
+    with pytest.raises(UsageError, match=message):
+        resolve({"model": {"arch": "lru", **options}})

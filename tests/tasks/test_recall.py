@@ -31,6 +31,11 @@ def test_more_pairs_than_distinct_keys_is_a_usage_error_naming_the_fix():
         resolve({"task": {"name": "recall"}}, plugin_options={"length": 8, "vocab": 32})
 
 
+def test_too_few_distinct_inputs_to_split_is_a_usage_error():
+    with pytest.raises(UsageError, match="too few distinct inputs"):
+        resolve({"task": {"name": "recall"}}, plugin_options={"length": 1, "vocab": 8})
+
+
 def learn(arch, steps):
     config = resolve({"task": {"name": "recall"}, "model": {"arch": arch, "hidden_size": 32}},
                      {"train": {"threads": 1, "eval_size": 500, "max_steps": steps, "eval_every": 100, "lr": 1e-2}},
@@ -38,14 +43,14 @@ def learn(arch, steps):
     return fit(config, progress=False).metrics
 
 
-def test_attention_recalls_four_pairs_perfectly():
-    """In about 300 updates here. Escaping the plateau at ~0.27 (the last pair remembered) depends on
-    seed and size: with 33 units on 64 tokens it stayed there (results/recall.md)."""
+def test_attention_recalls_four_pairs():
+    """Far above the plateau of about 0.27 (the last pair remembered, chance for the rest). Leaving
+    that plateau depends on seed and size: results/recall.md has a setting where it stayed."""
     metrics = learn("attention", 1500)
-    assert metrics["test/acc"] == 1.0
+    assert metrics["test/acc"] >= 0.95
 
 
 def test_mamba_recalls_four_pairs_far_above_chance():
-    """Chance is 1/16 per query. Measured: 0.986 after 1,500 steps (attention: 1.0 in about 300)."""
+    """Chance is 1/16 per query; the plateau of the last pair remembered about 0.3."""
     metrics = learn("mamba", 1500)
     assert metrics["test/acc"] >= 0.95

@@ -23,14 +23,19 @@ def test_the_targets_are_the_scattered_data_tokens_in_order():
     assert len(positions) > 50  # the tokens' places vary: counting steps cannot find them
 
 
-def test_more_tokens_than_the_span_holds_is_a_usage_error():
-    with pytest.raises(UsageError, match="do not fit"):
-        resolve({"task": {"name": "selective_copy"}}, plugin_options={"length": 3, "tokens": 4})
+@pytest.mark.parametrize("options, message", [
+    ({"length": 3, "tokens": 4}, "4 tokens do not fit in a span of 3"),
+    ({"length": 16, "tokens": 4, "eval_lengths": [2]}, "4 tokens do not fit in a span of 2"),
+    ({"length": 3, "tokens": 2, "symbols": 2}, "too few distinct inputs"),
+])
+def test_options_that_cannot_make_the_task_are_usage_errors(options, message):
+    with pytest.raises(UsageError, match=message):
+        resolve({"task": {"name": "selective_copy"}}, plugin_options=options)
 
 
 def test_mamba_learns_selective_copying_and_keeps_it_among_twice_the_noise():
     config = resolve({"task": {"name": "selective_copy"}, "model": {"arch": "mamba", "hidden_size": 32}},
                      {"train": {"threads": 1, "eval_size": 500, "max_steps": 1500, "eval_every": 100, "lr": 1e-2}})
     metrics = fit(config, progress=False).metrics
-    assert metrics["test/seq_acc"] == 1.0
+    assert metrics["test/seq_acc"] >= 0.95  # chance: (1/8)^4
     assert metrics["test/len32/seq_acc"] >= 0.9

@@ -32,11 +32,12 @@ def test_per_step_parity_is_learned_to_100_percent_by_the_linear_recurrences(arc
     """The linear recurrences' decays are positive (LRU's are complex, but the same at every step),
     so none can flip a sign on a 1 as a gated RNN does: they must count the ones and read the
     parity off the count through the nonlinearity between blocks, which takes more depth or steps.
-    Mamba did not reach 100% at 8 bits in 2,000 steps (0.83 with 2 blocks, 0.97 with 3); at 6 bits
-    the validation set holds all 64 strings, so stopping at its 100% means every string is right.
-    At 8 bits (256 strings, not all in a validation set of 500) the run trains its full budget."""
+    Mamba did not reach 100% at 8 bits in our tries, so it is held to 6 bits here. The splits are
+    by a hash of the string, so the validation strings are few and 100% on them proves little:
+    every run trains its full budget, and the test strings (and every prefix of them) must all be
+    right."""
     result = run("parity", arch, {"length": length, "score": "all"}, max_steps=steps, eval_every=50, lr=lr,
-                 early_stop=length <= 6, model={"num_layers": layers})
+                 early_stop=False, model={"num_layers": layers})
     assert result.metrics["test/seq_acc"] == 1.0
 
 
