@@ -4,37 +4,23 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from bench import ScanLayer, ScanMethod, ScannedRecurrent, linear_recurrence, positive, register_architecture
+from bench import GatedScanLayer, ScanLayer, ScanMethod, ScannedRecurrent, positive, register_architecture
 
 
-class MinGRUBlock(ScanLayer):
+class MinGRUBlock(GatedScanLayer):
     """h ← h + minGRU(LayerNorm(h)), with h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ g(h̃_t),
     z_t = σ(W_z x_t), h̃_t = W_h x_t (Feng et al. 2024, "Were RNNs All We Needed?", the log-space
     form with their g, so the state stays positive)."""
 
     def __init__(self, size: int, scan: ScanMethod) -> None:
-        super().__init__()
-        self.size, self.scan = size, scan
+        super().__init__(size, scan)
         self.norm = nn.LayerNorm(size)
         self.gate_and_candidate = nn.Linear(size, 2 * size)
-
-    def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
-        return (x.new_zeros(x.shape[0], self.size),)
 
     def coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         gate, candidate = self.gate_and_candidate(self.norm(x)).chunk(2, -1)
         z = torch.sigmoid(gate)
         return 1 - z, z * positive(candidate)
-
-    def forward(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        decay, update = self.coefficients(x)
-        h = linear_recurrence(decay, update, state[0], self.scan)
-        return x + h, (h[:, -1],)
-
-    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        decay, update = self.coefficients(x_t)
-        h = decay * state[0] + update
-        return x_t + h, (h,)
 
 
 @register_architecture("mingru")

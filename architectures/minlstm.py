@@ -4,38 +4,24 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from bench import ScanLayer, ScanMethod, ScannedRecurrent, linear_recurrence, positive, register_architecture
+from bench import GatedScanLayer, ScanLayer, ScanMethod, ScannedRecurrent, positive, register_architecture
 
 
-class MinLSTMBlock(ScanLayer):
+class MinLSTMBlock(GatedScanLayer):
     """h ← h + minLSTM(LayerNorm(h)), with h_t = f'_t ⊙ h_{t−1} + i'_t ⊙ g(h̃_t), where the forget
     and input gates f_t = σ(W_f x_t), i_t = σ(W_i x_t) are normalised to sum to one,
     f' = f / (f + i), i' = i / (f + i), which makes the state's scale independent of time
     (Feng et al. 2024, "Were RNNs All We Needed?", log-space form with their g)."""
 
     def __init__(self, size: int, scan: ScanMethod) -> None:
-        super().__init__()
-        self.size, self.scan = size, scan
+        super().__init__(size, scan)
         self.norm = nn.LayerNorm(size)
         self.gates_and_candidate = nn.Linear(size, 3 * size)
-
-    def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
-        return (x.new_zeros(x.shape[0], self.size),)
 
     def coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         forget, write, candidate = self.gates_and_candidate(self.norm(x)).chunk(3, -1)
         f, i = torch.sigmoid(forget), torch.sigmoid(write)
         return f / (f + i), i / (f + i) * positive(candidate)
-
-    def forward(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        decay, update = self.coefficients(x)
-        h = linear_recurrence(decay, update, state[0], self.scan)
-        return x + h, (h[:, -1],)
-
-    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        decay, update = self.coefficients(x_t)
-        h = decay * state[0] + update
-        return x_t + h, (h,)
 
 
 @register_architecture("minlstm")

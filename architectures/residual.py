@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from bench import Architecture, ModelConfig, State, option, register_architecture
+from bench import Architecture, ModelConfig, State, one_block_more_or_fewer, option, register_architecture
 
 _CELLS: dict[str, Callable[..., nn.RNNBase]] = {"tanh": lambda **kw: nn.RNN(nonlinearity="tanh", **kw), "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -47,10 +47,7 @@ class Residual(Architecture):
     @classmethod
     def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
         """At small budgets one more unit in every block overshoots; then try one block more or fewer."""
-        yield model
-        for depth in (model.num_layers - 1, model.num_layers + 1):
-            if depth >= 1:
-                yield dataclasses.replace(model, num_layers=depth)
+        return one_block_more_or_fewer(model)
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
         h = self.project(x)

@@ -27,11 +27,13 @@ if TYPE_CHECKING:
     from bench.core.architecture import (
         Architecture,
         FusedRecurrent,
+        GatedScanLayer,
         ScanLayer,
         ScannedRecurrent,
         ScanOptions,
         State,
         SteppedRecurrent,
+        one_block_more_or_fewer,
     )
     from bench.core.config import ModelConfig
     from bench.core.datafiles import bench_home, cache_dir, file_key
@@ -60,7 +62,8 @@ if TYPE_CHECKING:
 _PUBLIC = {
     "Architecture": "bench.core.architecture", "FusedRecurrent": "bench.core.architecture",
     "State": "bench.core.architecture", "SteppedRecurrent": "bench.core.architecture",
-    "ScannedRecurrent": "bench.core.architecture", "ScanLayer": "bench.core.architecture", "ScanOptions": "bench.core.architecture",
+    "ScannedRecurrent": "bench.core.architecture", "ScanLayer": "bench.core.architecture", "GatedScanLayer": "bench.core.architecture",
+    "one_block_more_or_fewer": "bench.core.architecture", "ScanOptions": "bench.core.architecture",
     "ScanMethod": "bench.core.scan", "linear_recurrence": "bench.core.scan", "positive": "bench.core.scan",
     "ModelConfig": "bench.core.config", "file_key": "bench.core.datafiles", "bench_home": "bench.core.datafiles", "cache_dir": "bench.core.datafiles",
     "DatasetOptions": "bench.core.dataset", "Example": "bench.core.dataset",
@@ -81,7 +84,8 @@ __all__ = [
     "SyntheticOptions", "SyntheticTask", "Task", "UsageError", "bench_home", "cache_dir", "file_key",
     "gaussian_nll", "next_step", "option", "register_architecture", "register_task", "to_device",
     "register_study", "Arm", "Beats", "ClosesGap", "Data", "Experiment", "MostImportant", "NoConsistentWinner", "Equivalent",
-    "Published", "Scale", "Study", "ScannedRecurrent", "ScanLayer", "ScanOptions", "ScanMethod", "linear_recurrence", "positive",
+    "Published", "Scale", "Study", "ScannedRecurrent", "ScanLayer", "GatedScanLayer", "one_block_more_or_fewer", "ScanOptions", "ScanMethod",
+    "linear_recurrence", "positive",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)
 

@@ -343,10 +343,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name, type_name, default, help_text in rows:
             print(f"  --opt {name}=  {type_name}, default {default!r}: {help_text}")
         return 0
-    for registry in (TASKS, ARCHITECTURES):
-        print(f"{registry.kind}s:")
-        for name, summary in registry.summaries().items():  # from the plugins' source: no torch import
-            print(f"  {name:<10} {summary}")
+    summaries = {registry.kind: registry.summaries() for registry in (TASKS, ARCHITECTURES)}  # no torch import
+    width = max(len(name) for found in summaries.values() for name in found)
+    for kind, found in summaries.items():
+        print(f"{kind}s:")
+        for name, summary in found.items():
+            print(f"  {name:<{width}} {summary}")
     return 0
 
 

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from bench.core.config import ModelConfig
 from bench.core.options import NoOptions, option
-from bench.core.scan import ScanMethod
+from bench.core.scan import ScanMethod, linear_recurrence
 
 State = Any
 
@@ -76,6 +76,15 @@ class Architecture(nn.Module):
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
         raise NotImplementedError
+
+
+def one_block_more_or_fewer(model: ModelConfig) -> Iterator[ModelConfig]:
+    """The requested shape, then one layer fewer and one more: budget variants for a deep stack,
+    whose count jumps by a whole block's width when every block grows by one unit."""
+    yield model
+    for depth in (model.num_layers - 1, model.num_layers + 1):
+        if depth >= 1:
+            yield dataclasses.replace(model, num_layers=depth)
 
 
 class FusedRecurrent(Architecture):
@@ -195,8 +204,8 @@ class SteppedRecurrent(Architecture):
 class ScanOptions:
     """Options every :class:`ScannedRecurrent` shares; its own Options extend these."""
 
-    scan: ScanMethod = option("auto", "how the linear recurrence runs over time: 'loop' (fastest on a CPU), "
-                                      "'log_space' (the parallel scan, for accelerators), 'auto' (by device)")
+    scan: ScanMethod = option("auto", "how the linear recurrence runs over time: 'loop' (the CPU default), "
+                                      "'log_space' (the parallel scan, the accelerator default), 'auto' (by device)")
 
 
 class ScanLayer(nn.Module):
@@ -216,6 +225,32 @@ class ScanLayer(nn.Module):
 
     def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         raise NotImplementedError
+
+
+class GatedScanLayer(ScanLayer):
+    """A block whose state is the recurrence itself, h ← x + h_t with h_t = a_t ⊙ h_{t−1} + b_t, and
+    ``a_t``, ``b_t`` from the input alone (:meth:`coefficients`): minGRU and minLSTM differ only there."""
+
+    def __init__(self, size: int, scan: ScanMethod) -> None:
+        super().__init__()
+        self.size, self.scan = size, scan
+
+    def coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The decays ``a`` and the updates ``b`` for inputs ``x`` (``(B, T, H)`` or ``(B, H)``)."""
+        raise NotImplementedError
+
+    def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
+        return (x.new_zeros(x.shape[0], self.size),)
+
+    def forward(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        decay, update = self.coefficients(x)
+        h = linear_recurrence(decay, update, state[0], self.scan)
+        return x + h, (h[:, -1],)
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        decay, update = self.coefficients(x_t)
+        h = decay * state[0] + update
+        return x_t + h, (h,)
 
 
 class ScannedRecurrent(Architecture):
@@ -243,10 +278,7 @@ class ScannedRecurrent(Architecture):
     @classmethod
     def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
         """Where one more unit in every block overshoots the budget, one block more or fewer."""
-        yield model
-        for depth in (model.num_layers - 1, model.num_layers + 1):
-            if depth >= 1:
-                yield dataclasses.replace(model, num_layers=depth)
+        return one_block_more_or_fewer(model)
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
         h = self.encoder(x)
