@@ -6,7 +6,7 @@ training (Figure 4: up to 120), the LSTM does not (Figure 5). Here both get the 
 budget, train on lengths 1–10, and are tested on lengths 11–20 and 11–40 (``test/lenN`` draws only
 unseen lengths); cost in bits per sequence, as the paper reports it, and whole-sequence accuracy.
 """
-from bench import Arm, Beats, Experiment, Scale, Study, register_study
+from bench import Arm, Beats, Experiment, Margin, Scale, Study, register_study
 
 FIGURES = "Graves et al. 2014, Section 4.1, Figures 4 and 5"
 
@@ -26,7 +26,7 @@ class Graves2014(Study):
         "smoke": Scale(trials=1, seeds=2, train={"max_steps": 20, "eval_every": 10, "eval_size": 32, "patience": 0},
                        options={"copy": {"length": 4}}, cost="about 40 s",
                        differs="lengths 1-4, 20 updates: checks the machinery."),
-        "laptop": Scale(trials=2, seeds=3, train={"max_steps": 3000}, cost="about 1 h with 2 workers on a 2-core CPU",
+        "laptop": Scale(trials=2, seeds=3, max_seeds=12, train={"max_steps": 3000}, cost="about 1 h with 2 workers on a 2-core CPU",
                         differs="lengths 1-10 (the paper: 1-20), tested to 40 (the paper: 120); at most 3,000 "
                                 "updates of 32 (the paper: ~200k sequences for the NTM); 2 trials per arm."),
         "paper": Scale(trials=10, seeds=5, train={"max_steps": 50_000}, options={"copy": {"length": 20,
@@ -34,6 +34,10 @@ class Graves2014(Study):
     }
     # Every scale tests at length 40 (test/len40: lengths the training never saw, up to 40).
     claims = (
-        Beats("ntm", "lstm", ("copy",), "test/len40/bits_per_seq", f"{FIGURES}: the NTM copies unseen lengths"),
-        Beats("ntm", "lstm", ("copy",), "test/len40/seq_acc", f"{FIGURES}: whole sequences right"),
+        Beats("ntm", "lstm", ("copy",), Margin(8.0, "8 bits per sequence: one 8-bit vector of the copy wrong"),
+              "test/len40/bits_per_seq", f"{FIGURES}: the NTM copies unseen lengths"),
+        # A seed copies unseen lengths or it does not: success rates, not a t interval on {1, 1, 0.5}.
+        Beats("ntm", "lstm", ("copy",), Margin(0.5, "half the seeds: the paper's claim is qualitative (the NTM "
+                                                    "generalises, the LSTM does not), a smaller gap in success rate is not it"),
+              "test/len40/seq_acc", f"{FIGURES}: whole sequences right", test="success"),
     )

@@ -18,7 +18,14 @@ EPILOG = """examples:
   bench study run chung2014 --scale smoke                     a minute or two: checks the machinery
   bench study run chung2014 --scale laptop --workers 2 --data jsb=JSB_Chorales.mat --data nottingham=Nottingham.mat
   bench study run chung2014 --scale paper --storage postgresql://host/db    # on each machine
+  bench study run le2015 --scale laptop --max-seeds 20 --experiments adding150     your own budget
   bench study report chung2014                                 results/studies/chung2014/report.md
+
+Seeds are added in rounds: the first look's seeds per arm, then every claim judged, then more seeds
+only for the arms of undecided claims, up to the scale's cap (--max-seeds), under a group-sequential
+design that keeps false verdicts at 5% (results/decision_rule.md). The same command resumes.
+A report at another scale than laptop goes to .bench/reports/ unless --out says otherwise, and never
+replaces a report of another scale without --replace.
 """
 
 
@@ -30,7 +37,8 @@ def add_study_parser(sub: Any) -> None:
                     "arm), scales (smoke: CI minutes; laptop: a 2-core CPU, hours at most; paper: the paper's own\n"
                     "budget), published numbers and claims. `run` is `bench sweep` underneath (resumable, parallel\n"
                     "workers, --storage for many machines); `report` is `bench report` plus every claim's verdict\n"
-                    "(reproduced / contradicted / inconclusive, with the seeds that would settle it) and ours vs the paper.",
+                    "(reproduced / contradicted / no practical difference within its declared margin / undecided, with why)\n"
+                    "and ours vs the paper.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     study.add_argument("action", choices=("list", "show", "run", "report"), help="what to do")
     study.add_argument("name", nargs="?", metavar="STUDY", help="a study (see `bench study list`)")
@@ -40,11 +48,19 @@ def add_study_parser(sub: Any) -> None:
                        help="a data file or folder the study reads (see `bench study show`); repeatable")
     study.add_argument("--data-dir", metavar="DIR",
                        help="folder holding the data at the paths `bench study show` lists (default: $RNNBENCH_DATA)")
+    bend = study.add_argument_group("your own budget (run; recorded in the report)")
+    bend.add_argument("--trials", type=int, metavar="N", help="tuning trials per arm and experiment (a scale of its own)")
+    bend.add_argument("--max-steps", type=int, metavar="N", help="updates per run at most (a scale of its own)")
+    bend.add_argument("--seeds", type=int, metavar="N", help="seeds per arm at the first look (default: the scale's)")
+    bend.add_argument("--max-seeds", type=int, metavar="N", help="seeds per arm at most: the cap of the rounds")
+    bend.add_argument("--experiments", metavar="A,B", help="only these of the scale's experiments")
+    study.add_argument("--replace", action="store_true", help="report: overwrite a report of another scale in --out")
     study.add_argument("--workers", type=int, default=0, help="worker processes (default: one per --devices entry, else 1)")
     study.add_argument("--devices", metavar="0,1,..", help="CUDA devices: one worker per device")
     study.add_argument("--workers-per-device", type=int, default=0, metavar="K", help="with --devices: K workers on each")
     study.add_argument("--storage", metavar="URL", help="Optuna storage (default as for `bench sweep`)")
-    study.add_argument("--out", metavar="DIR", help="report folder (default: results/studies/STUDY)")
+    study.add_argument("--out", metavar="DIR", help="report folder (default: results/studies/STUDY at the laptop "
+                       "scale, else .bench/reports/studies/STUDY@SCALE)")
     add_tracking_uri(study)
     study.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -70,12 +86,20 @@ def cmd_study(args: argparse.Namespace) -> int:
     return _run(study, args)
 
 
+def _bend(args: argparse.Namespace) -> Any:
+    from bench.study.scales import Bend
+
+    experiments = tuple(e.strip() for e in (args.experiments or "").split(",") if e.strip())
+    return Bend(args.trials, args.max_steps, args.seeds, args.max_seeds, experiments)
+
+
 def _run(study: Any, args: argparse.Namespace) -> int:
     from bench.study import plan as plans
+    from bench.study.rounds import run_rounds
+    from bench.study.scales import bent
     from bench.sweep.orchestrator import SweepOptions, parse_devices, worker_count
 
-    scale = args.scale or "laptop"
-    study.scale(scale)  # an unknown scale is one line before any work
+    study, scale = bent(study, args.scale or "laptop", _bend(args))  # a bad scale or budget is one line first
     if args.workers < 0 or args.workers_per_device < 0:
         raise UsageError("--workers and --workers-per-device must be at least 0")
     devices = parse_devices(args.devices)
@@ -84,8 +108,11 @@ def _run(study: Any, args: argparse.Namespace) -> int:
         print(f"bench: skipping {line}", file=sys.stderr)
     options = SweepOptions(workers=worker_count(args.workers, args.workers_per_device, devices), devices=devices,
                            storage=args.storage, tracking_uri=args.tracking_uri, progress=not args.no_progress)
-    table = plans.run(planned, options)
+    table, verdicts = run_rounds(planned, options)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print()
+    for verdict in verdicts:
+        print(f"{verdict.verdict_text()}: {verdict.statement}")
     print(f"\nnext: bench study report {study.name} --scale {scale}")
     return 0
 
@@ -95,15 +122,19 @@ def _report(study: Any, args: argparse.Namespace) -> int:
 
     from bench.study.report import write_study_report
 
-    out = Path(args.out or f"results/studies/{study.name}")
+    if any(getattr(args, k) is not None for k in ("trials", "max_steps", "seeds", "max_seeds", "experiments")):
+        raise UsageError("a report judges the runs as they were run: give --scale LABEL (e.g. laptop~trials=3, as "
+                         "`bench study run` printed), not --trials/--max-steps/--seeds/--max-seeds/--experiments")
     command = " ".join(["bench study report", study.name] + [f"--{flag.replace('_', '-')} {getattr(args, flag)}" for flag in
                                                              ("scale", "out", "tracking_uri", "storage") if getattr(args, flag)])
-    path, verdicts, warnings = write_study_report(study, args.scale, out, args.tracking_uri, args.storage, command)
+    path, verdicts, warnings = write_study_report(study, args.scale, Path(args.out) if args.out else None,
+                                                  args.tracking_uri, args.storage, command, args.replace)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for verdict in verdicts:
-        needed = f" (seeds to settle: {verdict.needed_text()})" if verdict.outcome == "inconclusive" else ""
+        needed = f" ({verdict.needed_text()})" if verdict.outcome == "undecided" else ""
         print(f"{verdict.verdict_text()}: {verdict.statement}{needed}")
-    index = out.resolve().parent.parent / "STUDIES.md"
-    print(f"wrote {path} and {path.with_suffix('.html')}" + (f"; index: {index}" if out.resolve().parent.name == "studies" else ""))
+    folder = path.parent.resolve()
+    index = folder.parent.parent / "STUDIES.md"
+    print(f"wrote {path} and {path.with_suffix('.html')}" + (f"; index: {index}" if index.exists() and folder.parent.name == "studies" else ""))
     return 0

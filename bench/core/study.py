@@ -79,6 +79,11 @@ class Scale:
 
     trials: int
     seeds: int
+    """Seeds per arm at the first look."""
+    max_seeds: int = 0
+    """The cap: seeds are added in rounds of ``seed_step`` to the arms of undecided claims until
+    every claim is decided or this many ran (0: ``seeds``, one look)."""
+    seed_step: int = 3
     train: Settings = dataclasses.field(default_factory=dict)
     options: Mapping[str, Settings] = dataclasses.field(default_factory=dict)
     """Per experiment name: task options replacing the experiment's at this scale."""
@@ -90,6 +95,10 @@ class Scale:
     """What it takes, in words (e.g. "about 2 h on a 2-core CPU"): measured, for ``bench study show``."""
     differs: str = ""
     """How this scale departs from the paper's protocol, said in every report made at it."""
+
+    @property
+    def cap(self) -> int:
+        return max(self.seeds, self.max_seeds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,15 +114,39 @@ class Published:
     """The MLflow metric it compares with (``test/nll_per_frame``); empty: the task's target on test."""
 
 
+Test = Literal["welch", "success"]
+"""How a comparison is tested, chosen with the claim: ``welch`` for a metric that varies smoothly over
+seeds; ``success`` for one that is bimodal (a seed solves the task or does not): each seed counts as
+a success when its value meets the task's target, and the arms' success rates are compared."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Margin:
+    """The smallest difference that matters, in the metric's unit (in success rate for ``success``
+    claims), and why that much: declared before any run, never tuned to a result."""
+
+    value: float
+    why: str
+    by_experiment: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    """Where a claim spans experiments whose metrics differ in unit (music NLL and speech NLL): the
+    margin per experiment name, ``value`` for the others."""
+
+    def of(self, experiment: str) -> float:
+        return self.by_experiment.get(experiment, self.value)
+
+
 @dataclasses.dataclass(frozen=True)
 class Beats:
-    """"``better`` beats ``worse``" on each of ``experiments`` (on ``metric``; empty: the target on test)."""
+    """"``better`` beats ``worse``" on each of ``experiments`` (on ``metric``; empty: the target on test),
+    by more than ``margin`` mattering: a difference shown to lie inside ±margin is "no practical difference"."""
 
     better: str
     worse: str
     experiments: tuple[str, ...]
+    margin: Margin | None = None
     metric: str = ""
     source: str = ""
+    test: Test = "welch"
 
     def statement(self) -> str:
         on = f" ({self.metric})" if self.metric else ""
@@ -128,8 +161,10 @@ class NoConsistentWinner:
     a: str
     b: str
     experiments: tuple[str, ...]
+    margin: Margin | None = None
     metric: str = ""
     source: str = ""
+    test: Test = "welch"
 
     def statement(self) -> str:
         on = f" ({self.metric})" if self.metric else ""
@@ -145,13 +180,15 @@ class Equivalent:
     a: str
     b: str
     experiments: tuple[str, ...]
-    margin: float
+    margin: Margin | None = None
     metric: str = ""
     source: str = ""
+    test: Test = "welch"
 
     def statement(self) -> str:
         on = f" ({self.metric})" if self.metric else ""
-        return f"{self.a} is as good as {self.b} within ±{self.margin:g} on {', '.join(self.experiments)}{on}"
+        margin = f" within ±{self.margin.value:g}" if self.margin else ""
+        return f"{self.a} is as good as {self.b}{margin} on {', '.join(self.experiments)}{on}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +201,8 @@ class ClosesGap:
     target: str
     experiments: tuple[str, ...]
     fraction: float = 0.5
+    margin: Margin | None = None
+    """The smallest gap from ``baseline`` to ``target`` that matters: inside it there is nothing to close."""
     metric: str = ""
     source: str = ""
 
@@ -187,6 +226,8 @@ class MostImportant:
 
 
 Claim = Beats | NoConsistentWinner | Equivalent | ClosesGap | MostImportant
+Comparison = Beats | NoConsistentWinner | Equivalent | ClosesGap
+"""The claims judged over seeds, each with its margin."""
 
 
 class Study:
@@ -253,6 +294,12 @@ class Study:
         for scale_name, scale in cls.scales.items():
             if comparative and scale.seeds < 2:
                 found.append(f"scale {scale_name}: a comparison needs at least 2 seeds per arm for an interval")
+            if scale.max_seeds and scale.max_seeds < scale.seeds or scale.seed_step < 1:
+                found.append(f"scale {scale_name}: max_seeds must be at least seeds, seed_step at least 1")
+        for claim in cls.claims:
+            if not isinstance(claim, MostImportant) and (claim.margin is None or claim.margin.value <= 0
+                                                          or not claim.margin.why.strip()):
+                found.append(f"claim {claim.statement()!r}: declare its margin (> 0) and why that much")
         for item in cls.published:
             if item.experiment not in experiments or item.arm not in arms:
                 found.append(f"published number for unknown {item.experiment}/{item.arm}")

@@ -15,7 +15,6 @@ import pandas as pd
 from bench.report import stats
 from bench.report.published import published_note
 from bench.report.runs import ArchRuns
-from bench.report.verdicts import judge
 
 
 @dataclasses.dataclass
@@ -132,9 +131,10 @@ def budget_warning(task: str, parameters: dict[str, list[float]]) -> str | None:
 
 def pairwise_table(report: TaskReport) -> pd.DataFrame:
     """Each pair of architectures: difference of mean test metric (A − B) with Welch CI, t, p and
-    the exact permutation p, and the verdict in words — decided by :func:`bench.report.verdicts.judge`
-    (the one place verdicts come from), with the seeds per architecture that would detect the
-    observed difference with 80% power when it is not significant."""
+    the exact permutation p, and the result in words. A task report declares no margin, so it says
+    only whether a difference is significant; "no difference" needs a margin and is a study's verdict
+    (:mod:`bench.report.verdicts`). No "seeds for power at the observed effect": that figure says
+    nothing when the observed effect is near zero (Hoenig & Heisey 2001)."""
     rows = []
     archs = list(report.arch_runs)
     mode: Literal["min", "max"] = "max" if report.mode == "max" else "min"
@@ -142,21 +142,18 @@ def pairwise_table(report: TaskReport) -> pd.DataFrame:
         for b in archs[i + 1:]:
             values_a, values_b = report.arch_runs[a].values(report.test_key), report.arch_runs[b].values(report.test_key)
             c = stats.compare(values_a, values_b)
-            judged = judge(a, values_a, b, values_b, mode)
-            winner = {"reproduced": a, "contradicted": b}.get(judged.outcome, "")
+            sign = 1.0 if mode == "max" else -1.0
+            winner = (a if sign * c.diff > 0 else b) if c.significant() else ""
             if math.isnan(c.p):
                 verdict = "cannot test: needs at least 2 seeds each"
             elif winner:
                 verdict = f"{winner} better (p = {c.p:.3g})"
             else:
-                need = judged.seeds_needed
-                more = ("" if need is None or math.isnan(need) else "; no difference at all was observed" if math.isinf(need)
-                        else f"; ≈ {need:.0f} seeds each would detect this difference with 80% power")
-                verdict = f"not significant (p = {c.p:.3g}): no evidence either is better{more}"
+                verdict = (f"not significant (p = {c.p:.3g}; n = {c.n_a} vs {c.n_b}): no evidence either is better, "
+                           "which is not evidence that they are alike")
             rows.append({"task": report.name, "A": a, "B": b, "n A": c.n_a, "n B": c.n_b, "A − B": c.diff,
                          "ci_low": c.low, "ci_high": c.high, "welch t": c.t, "df": c.df, "p (Welch)": c.p,
-                         "p (permutation)": c.p_permutation, "verdict": verdict, "winner": winner,
-                         "seeds for 80% power": judged.seeds_needed})
+                         "p (permutation)": c.p_permutation, "verdict": verdict, "winner": winner})
     return pd.DataFrame(rows)
 
 

@@ -1,7 +1,8 @@
-"""``bench study run``: a study at one scale becomes ``bench sweep`` studies, one per experiment × arm.
+"""``bench study run``'s plan: a study at one scale becomes ``bench sweep`` studies, one per experiment × arm.
 
 Every arm of every experiment is one Optuna study with the same tuning budget (the scale's trials),
-then its best configuration rerun with the scale's seeds — exactly what ``bench sweep`` does, run by
+then its best configuration rerun over seeds — in rounds, added where a claim is undecided
+(:mod:`bench.study.rounds`) — exactly what ``bench sweep`` does, run by
 the same workers (:func:`bench.sweep.orchestrator.run_sweep`): the same MLflow parent and child runs,
 resumable with the same command, ``--storage`` and ``--workers`` as for a sweep. The sweep studies are
 named ``TASK/ARCH/params=N/STUDY/SCALE/EXPERIMENT/ARM``, so a scale's runs never mix with another's and
@@ -21,7 +22,7 @@ from typing import Any
 from bench.core.errors import UsageError
 from bench.core.resolve import resolve
 from bench.core.study import Arm, Data, Experiment, Study
-from bench.sweep.orchestrator import StudyPlan, SweepOptions, plan_study, run_sweep
+from bench.sweep.orchestrator import StudyPlan, plan_study
 from bench.tracking.optuna_store import study_name
 
 DATA_ENV = "RNNBENCH_DATA"
@@ -132,13 +133,3 @@ def plan(study: type[Study], scale: str, data: Mapping[str, Path], folder: Path 
                 raise RuntimeError(f"sweep study {one.name!r} is not the expected {expected!r}")
             plans.append(one)
     return StudyRun(study, scale, plans, skipped)
-
-
-def run(planned: StudyRun, options: SweepOptions) -> Any:
-    """Run every sweep study of the plan to its count (resuming what exists); the sweep summary."""
-    if not planned.plans:
-        raise UsageError(f"study {planned.study.name}: nothing to run at scale {planned.scale}: "
-                         + "; ".join(planned.skipped))
-    scale = planned.study.scale(planned.scale)
-    options = dataclasses.replace(options, trials=scale.trials, seeds=scale.seeds, sampler=planned.study.sampler)
-    return run_sweep(planned.plans, options)

@@ -9,145 +9,30 @@ study cost on which machine. ``study.json`` in the output folder holds the same 
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import math
-import random
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import optuna
 import pandas as pd
 
+from bench.core.datafiles import bench_home
 from bench.core.errors import UsageError
-from bench.core.study import Beats, Claim, ClosesGap, Equivalent, MostImportant, NoConsistentWinner, Study
+from bench.core.study import MostImportant, Study
 from bench.report import stats
 from bench.report.collect import collect, open_studies
 from bench.report.render import Document
+from bench.report.sequential import Design
 from bench.report.tables import TaskReport, interval_text
-from bench.report.verdicts import (
-    ClaimVerdict,
-    judge_beats,
-    judge_closes_gap,
-    judge_equivalent,
-    judge_most_important,
-    judge_no_consistent_winner,
-)
+from bench.report.verdicts import ClaimVerdict
 from bench.report.writer import write_collected
+from bench.study.judging import Tally, arm_values, design_of, judge_all, recorded_design
 from bench.study.plan import arm_names, mlflow_experiment, optuna_study_name
+from bench.study.scales import from_label, labels_in
 from bench.tracking.optuna_store import open_storage
-
-Mode = Literal["min", "max"]
-FANOVA_REFITS = 20
-
-
-def metric_mode(metric: str, report: TaskReport) -> Mode:
-    """Whether lower or higher is better for ``metric``: the task's own direction for its target
-    metric (at any length), higher for accuracies, lower for every loss-like metric."""
-    last = metric.rsplit("/", 1)[-1]
-    if last == report.metric:
-        return "max" if report.mode == "max" else "min"
-    return "max" if "acc" in last else "min"
-
-
-def _metric(claim_metric: str, report: TaskReport) -> str:
-    return claim_metric or f"test/{report.metric}"
-
-
-NOT_RUN = "not run at this scale"
-
-
-def _values(report: TaskReport | str, arm: str, metric: str) -> list[float] | str:
-    """An arm's values of ``metric`` over its seeds, or why there are none (``report`` is that why
-    when the experiment has no report)."""
-    if isinstance(report, str):
-        return report
-    if arm not in report.arch_runs:
-        return f"no finished runs of {arm}"
-    key = _metric(metric, report)
-    values = report.arch_runs[arm].values(f"metrics.{key}")
-    return values or f"{key} not logged by these runs"
-
-
-def _neither_learned(report: TaskReport, arms: Sequence[str]) -> str | None:
-    """Why ``arms`` did not learn the task in ``report`` — no seed of either reached its target — or
-    None if one did (or the runs do not say)."""
-    chosen = [report.arch_runs[arm] for arm in arms if arm in report.arch_runs]
-    if len(chosen) < len(arms) or any("metrics.steps" not in runs.runs for runs in chosen):
-        return None
-    if any(runs.values("metrics.steps_to_target") for runs in chosen):
-        return None
-    reasons = [str(r) for runs in chosen for r in runs.runs.get("tags.stop_reason", pd.Series(dtype=object)).dropna()]
-    if any(r.startswith("target reached") for r in reasons):  # runs logged before steps_to_target counted these
-        return None
-    relation = "≤" if report.mode == "min" else "≥"
-    return f"no seed of either reached the task's target ({report.metric} {relation} {report.target_value:g})"
-
-
-def importance_fits(study: optuna.Study, refits: int = FANOVA_REFITS) -> list[dict[str, float]] | None:
-    """fANOVA importances of ``study``'s searched parameters, refitted on ``refits`` bootstrap
-    resamples of its complete trials (seeded): how stable the ranking is. None with under 4 trials."""
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if len(complete) < 4:
-        return None
-    rng = random.Random(0)
-    fits = []
-    for round_ in range(refits):
-        sample = optuna.create_study(direction=study.direction)
-        for trial in (rng.choice(complete) for _ in complete):
-            sample.add_trial(optuna.trial.create_trial(params=trial.params, distributions=trial.distributions,
-                                                       value=trial.value))
-        try:
-            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=round_)
-            fits.append({k: float(v) for k, v in optuna.importance.get_param_importances(sample, evaluator=evaluator).items()})
-        except (ValueError, RuntimeError):  # a resample with one distinct value per parameter
-            continue
-    return fits or None
-
-
-def judge_claim(claim: Claim, reports: dict[str, TaskReport], studies: dict[str, optuna.Study],
-                missing: Sequence[str] = ()) -> ClaimVerdict:
-    """The verdict on one claim from the collected experiments; ``missing``: those the scale runs
-    that have no finished runs (yet), the others absent from ``reports`` were not run at this scale."""
-    statement = claim.statement()
-
-    def report_of(name: str) -> TaskReport | str:
-        return reports.get(name) or ("no finished runs" if name in missing else NOT_RUN)
-
-    if isinstance(claim, MostImportant):
-        rankings: dict[str, list[dict[str, float]] | str] = {}
-        for name in claim.experiments:
-            report = reports.get(name)
-            for arm in claim.arms:
-                runs = report.arch_runs.get(arm) if report else None
-                study = studies.get(runs.study) if runs and runs.study else None
-                why = f"no tuning study of {arm}" if name in reports else str(report_of(name))
-                rankings[f"{name}/{arm}"] = ((importance_fits(study) or "fewer than 4 complete tuning trials")
-                                             if study is not None else why)
-        return judge_most_important(statement, claim.parameter, rankings)
-    modes = {name: metric_mode(_metric(claim.metric, reports[name]), reports[name]) if name in reports else "min"
-             for name in claim.experiments}
-    if isinstance(claim, ClosesGap):
-        triples: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]] | str] = {}
-        for name in claim.experiments:
-            found = [_values(report_of(name), arm, claim.metric) for arm in (claim.arm, claim.baseline, claim.target)]
-            reasons = [f for f in found if isinstance(f, str)]
-            values = [f for f in found if not isinstance(f, str)]
-            triples[name] = reasons[0] if reasons else (values[0], values[1], values[2])
-        return judge_closes_gap(statement, claim.arm, claim.baseline, claim.target, claim.fraction, triples, modes)
-    a, b = (claim.better, claim.worse) if isinstance(claim, Beats) else (claim.a, claim.b)
-    samples: dict[str, tuple[Sequence[float], Sequence[float]] | str] = {}
-    for name in claim.experiments:
-        first, second = _values(report_of(name), a, claim.metric), _values(report_of(name), b, claim.metric)
-        samples[name] = (first if isinstance(first, str) else second if isinstance(second, str) else (first, second))
-    if isinstance(claim, NoConsistentWinner):
-        return judge_no_consistent_winner(statement, a, b, samples, modes)
-    if isinstance(claim, Equivalent):
-        unlearned = {name: _neither_learned(reports[name], (a, b)) or "" for name in claim.experiments if name in reports}
-        unlearned = {name: why for name, why in unlearned.items() if why}
-        return judge_equivalent(statement, a, b, claim.margin, samples, unlearned)
-    return judge_beats(statement, a, b, samples, modes)
 
 
 def ours_vs_paper(study: type[Study], scale: str, reports: dict[str, TaskReport]) -> pd.DataFrame:
@@ -160,9 +45,9 @@ def ours_vs_paper(study: type[Study], scale: str, reports: dict[str, TaskReport]
         report = reports.get(item.experiment)
         if report is None:
             continue
-        metric = _metric(item.metric, report)
-        found = _values(report, item.arm, item.metric)
-        interval = stats.t_interval([] if isinstance(found, str) else found)
+        metric = item.metric or f"test/{report.metric}"
+        found = arm_values(report, item.arm, item.metric)
+        interval = stats.t_interval([] if isinstance(found, str) else list(found.values()))
         inside = ("—" if interval.n < 2 or not math.isfinite(interval.low) else
                   "yes" if interval.low <= item.value <= interval.high else "no")
         if item.experiment in changed:
@@ -220,71 +105,172 @@ def collect_study(study: type[Study], scale: str, tracking_uri: str | None,
 
 
 def scales_with_runs(study: type[Study], storage: str | None) -> list[str]:
-    """The study's scales that have sweep studies in ``storage``, in declaration order."""
-    names = optuna.get_all_study_names(open_storage(storage))
-    return [s for s in study.scales if any(f"/{study.name}/{s}/" in n for n in names)]
+    """The study's scales (declared, then bent ones) that have sweep studies in ``storage``."""
+    return labels_in(study, optuna.get_all_study_names(open_storage(storage)))
 
 
-def write_study_report(study: type[Study], asked: str | None, out: Path, tracking_uri: str | None = None,
-                       storage: str | None = None, command: str = "") -> tuple[Path, list[ClaimVerdict], list[str]]:
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    """A study's experiments collected and its claims judged at one scale: what a report renders."""
+
+    study: type[Study]
+    scale: str
+    collected: list[tuple[TaskReport, Any]]
+    missing: list[str]
+    studies: dict[str, optuna.Study]
+    design: Design
+    verdicts: list[ClaimVerdict]
+
+    @property
+    def reports(self) -> dict[str, TaskReport]:
+        return {r.label: r for r, _ in self.collected}
+
+
+def judge_scale(study: type[Study], scale: str, tracking_uri: str | None, storage: str | None) -> Judged:
+    """Read a scale's runs once and judge every claim by the design its seeds ran under."""
+    collected, missing = collect_study(study, scale, tracking_uri, storage)
+    reports = {r.label: r for r, _ in collected}
+    names = {r.study for rep in reports.values() for r in rep.arch_runs.values() if r.study}
+    names |= {optuna_study_name(study, scale, e, a) for e in study.experiments_at(scale) for a in study.arms}
+    studies = open_studies(storage, names)
+    design = recorded_design(studies, design_of(study.scale(scale)))
+    return Judged(study, scale, collected, missing, studies, design, judge_all(study, reports, studies, design, missing))
+
+
+def claims_table(judged: Judged, hours: float) -> pd.DataFrame:
+    """Per claim: verdict, the test that decided, effect ± interval, margin, n per arm, looks, hours."""
+    rows = []
+    for claim, verdict in zip(judged.study.claims, judged.verdicts, strict=True):
+        margin = getattr(claim, "margin", None)
+        decisions = dict(verdict.decisions)
+        shown = [(name, d) for name, d in decisions.items() if d.look > 0]
+        rows.append({
+            "claim": verdict.statement, "verdict": verdict.verdict_text(),
+            "test": "; ".join(dict.fromkeys(d.test for _, d in shown)) or ("fANOVA" if margin is None else "—"),
+            "effect [interval]": "; ".join(f"{name} {d.effect:+.3g} [{d.low:+.3g}, {d.high:+.3g}]" for name, d in shown) or "—",
+            "margin": ("; ".join(f"{name} ±{margin.of(name):g}" for name in claim.experiments if name in decisions)
+                       if margin and margin.by_experiment else f"±{margin.value:g}" if margin else "—"),
+            "n per arm": "; ".join(f"{name} {d.n_a}/{d.n_b}" for name, d in shown) or "—",
+            "looks": "; ".join(f"{name} {d.look}/{d.looks}" for name, d in shown) or "—",
+            "hours": round(hours, 2), "to decide": verdict.needed_text(), "source": getattr(claim, "source", ""),
+        })
+    return pd.DataFrame(rows)
+
+
+def margins_text(study: type[Study]) -> list[str]:
+    """Each claim's margin and why, as declared before running."""
+    lines = []
+    for claim in study.claims:
+        margin = None if isinstance(claim, MostImportant) else claim.margin
+        if margin is not None:
+            unit = " (in success rate)" if getattr(claim, "test", "") == "success" else ""
+            lines.append(f"*{claim.statement()}*: ±{margin.value:g}{unit} — {margin.why}")
+    return lines
+
+
+def default_out(study: type[Study], scale: str) -> Path:
+    """Where a report goes unless ``--out`` says: ``results/studies/NAME`` for the committed scale
+    (:data:`COMMITTED`), the user's bench home for any other, so a smoke or bent report never
+    replaces the committed results."""
+    if scale == COMMITTED:
+        return Path("results/studies") / study.name
+    return bench_home() / "reports" / "studies" / f"{study.name}@{scale}"
+
+
+COMMITTED = "laptop"
+"""The scale whose reports ``results/studies/`` holds."""
+
+
+def check_out(out: Path, study: type[Study], scale: str, replace: bool) -> None:
+    """Refuse to overwrite a report of another scale (or study) in ``out`` unless ``replace``."""
+    existing = out / "study.json"
+    if replace or not existing.exists():
+        return
+    try:
+        data = json.loads(existing.read_text())
+    except (OSError, ValueError):
+        return
+    if (data.get("study"), data.get("scale")) != (study.name, scale):
+        raise UsageError(f"{out} holds the report of {data.get('study')} at scale {data.get('scale')}, not {scale}; "
+                         f"give another --out, or --replace to overwrite it")
+
+
+def write_study_report(study: type[Study], asked: str | None, out: Path | None, tracking_uri: str | None = None,
+                       storage: str | None = None, command: str = "", replace: bool = False,
+                       ) -> tuple[Path, list[ClaimVerdict], list[str]]:
     """Write the study's report at scale ``asked`` (None: the largest scale with finished runs) into
-    ``out`` (and, for ``results/studies/NAME``, rebuild ``results/STUDIES.md``); returns the path of
-    ``report.md``, the claims' verdicts and the warnings."""
+    ``out`` (None: :func:`default_out`; for ``results/studies/NAME``, ``results/STUDIES.md`` is rebuilt);
+    returns the path of ``report.md``, the claims' verdicts and the warnings."""
     available = scales_with_runs(study, storage)
     if asked is None and not available:
         raise UsageError(f"study {study.name} has no runs yet; start with `bench study run {study.name} --scale smoke`")
+    judged = None
     for scale in ([asked] if asked is not None else list(reversed(available))):
-        collected, missing = collect_study(study, scale, tracking_uri, storage)
-        if collected:
+        study, scale = from_label(study, scale)
+        judged = judge_scale(study, scale, tracking_uri, storage)
+        if judged.collected:
             break
+    assert judged is not None
     chosen = study.scale(scale)
-    if not collected:
+    if not judged.collected:
         others = f" (runs exist at scale {', '.join(available)})" if available else ""
         raise UsageError(f"study {study.name} has no finished runs at scale {scale}{others}; "
                          f"run `bench study run {study.name} --scale {scale}`")
-    reports = {r.label: r for r, _ in collected}
-    studies = open_studies(storage, {r.study for rep in reports.values() for r in rep.arch_runs.values() if r.study})
-    verdicts = [judge_claim(claim, reports, studies, missing) for claim in study.claims]
+    out = out or default_out(study, scale)
+    check_out(out, study, scale, replace)
+    reports, verdicts, design = judged.reports, judged.verdicts, judged.design
     paper = ours_vs_paper(study, scale, reports)
     spent = cost(study, scale, storage)
     machines = sorted({str(m) for rep in reports.values() for r in rep.arch_runs.values()
                        for m in r.runs.get("tags.machine", pd.Series(dtype=object)).dropna()})
+    tally = Tally.of(verdicts)
 
     lead = Document(study.name)
     lead.heading("Study", 2)
     lead.text(f"**{study.summary()}** Paper: {study.paper}.")
-    lead.text(f"Scale **{scale}**: {chosen.trials} tuning trial(s) per arm and experiment, then the best rerun with "
-              f"{chosen.seeds} seed(s); {study.sampler} search; parameter budget per arm: {budgets(study, scale)}. "
+    lead.text(f"Scale **{scale}**: {chosen.trials} tuning trial(s) per arm and experiment, then the best rerun over seeds "
+              f"in planned looks at {', '.join(map(str, design.looks()))} seeds per arm, added only to the arms of "
+              f"claims still undecided; {study.sampler} search; parameter budget per arm: {budgets(study, scale)}. "
               f"{chosen.differs}".strip())
-    lead.text(f"Cost: {spent['runs']} runs, {spent['compute_hours']:.2f} compute hours, {spent['wall_hours']:.2f} wall-clock "
-              f"hours ({spent['wall_hours'] * 60:.0f} min), on {'; '.join(machines) or 'an unrecorded machine'}.")
-    lead.text(f"Made with `bench study run {study.name} --scale {scale} --workers N` (data found as `--data NAME=PATH` or "
-              f"under `$RNNBENCH_DATA`; `bench study show {study.name}` lists what it reads), then "
+    lead.text(f"**{tally.text()}.** Cost: {spent['runs']} runs, {spent['compute_hours']:.2f} compute hours, "
+              f"{spent['wall_hours']:.2f} wall-clock hours ({spent['wall_hours'] * 60:.0f} min), on "
+              f"{'; '.join(machines) or 'an unrecorded machine'}.")
+    lead.text(f"Made with `bench study run {study.name} --scale {scale.split('~')[0]} --workers N` (data found as "
+              f"`--data NAME=PATH` or under `$RNNBENCH_DATA`; `bench study show {study.name}` lists what it reads), then "
               f"`{command or f'bench study report {study.name} --scale {scale}'}`.")
-    if missing:
-        lead.text(f"Not run at this scale (no finished runs): {', '.join(missing)}; claims on them are judged on the rest.")
+    if judged.missing:
+        lead.text(f"Not run at this scale (no finished runs): {', '.join(judged.missing)}; claims on them are judged on the rest.")
     lead.heading("Claims and verdicts", 2)
-    claims = pd.DataFrame([{"claim": v.statement, "source": getattr(c, "source", ""), "verdict": v.verdict_text(),
-                            "seeds to settle": v.needed_text()} for c, v in zip(study.claims, verdicts, strict=True)])
+    lead.text("How a claim is decided: each experiment's two arms are compared at planned looks as seeds are added "
+              "(an O'Brien–Fleming alpha-spending design: at most 5% false 'reproduced' or 'contradicted' over all looks "
+              "when the arms are equal); *no practical difference* when two one-sided tests put the difference inside the "
+              "margin declared below, *undecided* when the cap came first. Intervals are the looks' repeated confidence "
+              "intervals. The procedure's error rates, simulated: `results/decision_rule.md`.")
+    claims = claims_table(judged, spent["wall_hours"])
     lead.table(claims)
     for verdict in verdicts:
-        lead.text(f"*{verdict.statement}* — **{verdict.verdict_text()}**. " + " ".join(f"{e}." for e in verdict.evidence))
+        why = f" *Why undecided:* {verdict.why}." if verdict.why else ""
+        lead.text(f"*{verdict.statement}* — **{verdict.verdict_text()}**. " + " ".join(f"{e}." for e in verdict.evidence) + why)
+    lead.heading("Margins, declared before running", 2)
+    lead.text("\n".join(f"- {line}" for line in margins_text(study)) or "No comparison claims.")
     lead.heading("Ours vs the paper", 2)
     if paper.empty:
         lead.text("The paper reports no number for what ran at this scale.")
     else:
         lead.table(paper)
-    path, warnings = write_collected(collected, out, f"Study {study.name} ({scale} scale)", command or
+    path, warnings = write_collected(judged.collected, out, f"Study {study.name} ({scale} scale)", command or
                                      f"bench study report {study.name} --scale {scale}", tracking_uri, storage,
                                      lead=lead, lead_tables={"claims": claims, "ours-vs-paper": paper})
     summary = {"study": study.name, "paper": study.paper, "scale": scale, "differs": chosen.differs,
-               "trials": chosen.trials, "seeds": chosen.seeds, **spent, "machines": machines,
-               "experiments": sorted(reports), "not_run": missing,
-               "claims": [{"claim": v.statement, "verdict": v.verdict_text(), "outcome": v.outcome,
-                           "judged": v.judged, "named": v.named, "seeds_to_settle": v.needed_text()} for v in verdicts],
+               "trials": chosen.trials, "seeds": chosen.seeds, "looks": list(design.looks()), **spent,
+               "machines": machines, "experiments": sorted(reports), "not_run": judged.missing,
+               "decided": tally.decided, "claims": [
+                   {"claim": v.statement, "verdict": v.verdict_text(), "outcome": v.outcome, "judged": v.judged,
+                    "named": v.named, "to_decide": v.needed_text(), "why": v.why, **row}
+                   for v, row in zip(verdicts, claims.drop(columns=["claim", "verdict"]).to_dict("records"), strict=True)],
                "generated": f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"}
     (out / "study.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
-    if out.resolve().parent.name == "studies":  # results/studies/NAME: the index is results/STUDIES.md
+    if out.resolve().parent.name == "studies" and out.resolve().parent.parent.name == "results":
         write_index(out.resolve().parent)
     return path, verdicts, warnings
 
@@ -293,17 +279,21 @@ def write_index(folder: Path) -> Path:
     """``STUDIES.md`` in ``folder``'s parent: every study report under ``folder`` in one table."""
     lines = ["# Studies: published comparisons rerun, claim by claim", "",
              f"Every `study.json` under `{folder.name}/`, regenerated by `bench study report`. A verdict is "
-             "reproduced / contradicted / inconclusive at the scale shown (see each report for the test, the "
-             "effect and its interval).", "",
-             "| study | scale | claim | verdict | seeds to settle | runs | compute h | wall h | machine | report |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "reproduced / contradicted / no practical difference (within the claim's declared margin) / undecided "
+             "at the scale shown, by a group-sequential design whose error rates are simulated in "
+             "`decision_rule.md`; each report has the evidence per experiment.", "",
+             f"**{sum(json.loads(f.read_text()).get('decided', 0) for f in sorted(folder.glob('*/study.json')))} of "
+             f"{sum(len(json.loads(f.read_text())['claims']) for f in sorted(folder.glob('*/study.json')))} claims decided.**", "",
+             "| study | scale | claim | verdict | test | effect [interval] | margin | n per arm | looks | to decide | wall h | machine | report |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for found in sorted(folder.glob("*/study.json")):
         data = json.loads(found.read_text())
         for claim in data["claims"]:
             lines.append(f"| {data['study']} | {data['scale']} | {claim['claim']} | **{claim['verdict']}** | "
-                         f"{claim['seeds_to_settle']} | {data['runs']} | {data['compute_hours']:.2f} | "
-                         f"{data['wall_hours']:.2f} | {'; '.join(data['machines'])} | "
-                         f"[{found.parent.name}]({folder.name}/{found.parent.name}/report.md) |")
+                         f"{claim.get('test', '—')} | {claim.get('effect [interval]', '—')} | {claim.get('margin', '—')} | "
+                         f"{claim.get('n per arm', '—')} | {claim.get('looks', '—')} | "
+                         f"{claim.get('to decide', claim.get('seeds_to_settle', '—'))} | {data['wall_hours']:.2f} | "
+                         f"{'; '.join(data['machines'])} | [{found.parent.name}]({folder.name}/{found.parent.name}/report.md) |")
     index = folder.parent / "STUDIES.md"
     index.write_text("\n".join(lines) + "\n")
     return index

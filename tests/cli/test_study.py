@@ -32,6 +32,11 @@ def test_show_gives_protocol_scales_claims_and_published_numbers(bench_main):
     (("study", "run", "chung2014", "--data", "imagenet=."), "needs no data called 'imagenet'"),
     (("study", "report", "le2015"), "study le2015 has no runs yet; start with `bench study run le2015 --scale smoke`"),
     (("study", "fly", "le2015"), "invalid choice: 'fly'"),
+    (("study", "run", "le2015", "--seeds", "1"), "--seeds 1: give at least 2 (an interval needs 2 seeds per arm)"),
+    (("study", "run", "le2015", "--seeds", "6", "--max-seeds", "4"), "--max-seeds 4 is below the first look's 6 seeds"),
+    (("study", "run", "le2015", "--experiments", "adding999"), "--experiments adding999: scale laptop of le2015 runs"),
+    (("study", "report", "le2015", "--max-seeds", "20"), "a report judges the runs as they were run: give --scale LABEL"),
+    (("study", "report", "le2015", "--scale", "laptop~speed=9"), "not a scale or a bent one"),
 ])
 def test_mistakes_are_one_line_and_exit_2(bench_main, usage_error, args, message):
     usage_error(bench_main(*args), message)

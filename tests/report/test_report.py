@@ -20,8 +20,6 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from bench.report.verdicts import seeds_for_power
-
 # One process builds the sweep for the whole module (see pyproject.toml's pytest options).
 pytestmark = pytest.mark.xdist_group("report-sweep")
 
@@ -130,9 +128,8 @@ def test_pairwise_row_is_welchs_test_on_the_recorded_values_and_says_when_it_is_
     assert row["p (permutation)"] >= 2 / 6  # 2 vs 2 seeds: an exact permutation p is at least 2/C(4,2)
     if row["p (Welch)"] >= 0.05:
         assert "not significant" in row["verdict"] and "no evidence either is better" in swept.md
-        # ... and how many seeds would settle it: the verdict module's figure, said in the verdict
-        needed = seeds_for_power([-v for v in gru], [-v for v in lstm])
-        assert row["seeds for 80% power"] == needed and f"≈ {needed:.0f} seeds each would detect" in row["verdict"]
+        # ... and no seed count at the observed effect, which says nothing when that effect is near zero
+        assert "which is not evidence that they are alike" in row["verdict"] and "seeds for 80% power" not in row
     matrix = table(swept, "win-matrix").set_index("row vs column")
     expected = "0–1–0" if row["p (Welch)"] >= 0.05 else None
     if expected:

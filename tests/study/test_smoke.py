@@ -1,6 +1,8 @@
 """Every shipped study runs end to end at its smoke scale — `bench study run` then `bench study report`
 — and its report gives every claim a verdict and shows ours beside the paper's numbers."""
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +11,7 @@ from bench.tracking.store import Tracker
 from tasks._piano_rolls import random_rolls, write_mat
 from tasks._wav import write_wav
 
-VERDICTS = {"reproduced", "contradicted", "inconclusive"}
+VERDICTS = {"reproduced", "contradicted", "no practical difference", "undecided"}
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +38,20 @@ def test_every_study_runs_at_smoke_scale_and_its_report_judges_every_claim(name,
                                                                           monkeypatch):
     monkeypatch.setenv("RNNBENCH_DATA", str(data_dir))
     study = STUDIES.get(name)
+    committed = tmp_path / "results" / "studies" / name  # the laptop-scale results a clone holds
+    committed.mkdir(parents=True)
+    (committed / "study.json").write_text(json.dumps({"study": name, "scale": "laptop", "claims": []}))
     ran = bench_main("study", "run", name, "--scale", "smoke", "--no-progress")
     assert ran.returncode == 0, ran.stderr
     assert f"bench study report {name} --scale smoke" in ran.stdout
+    assert "after round 0:" in ran.stderr and "claims decided" in ran.stderr
 
     reported = bench_main("study", "report", name)
     assert reported.returncode == 0, reported.stderr
-    folder = tmp_path / "results" / "studies" / name
+    assert sorted(p.name for p in committed.iterdir()) == ["study.json"]  # the committed report untouched
+    assert json.loads((committed / "study.json").read_text())["scale"] == "laptop"
+    folder = Path(os.environ["RNNBENCH_HOME"]) / "reports" / "studies" / f"{name}@smoke"
+    assert f"wrote {folder / 'report.md'}" in reported.stdout
     summary = json.loads((folder / "study.json").read_text())
     assert summary["scale"] == "smoke" and summary["runs"] > 0 and summary["machines"]
     assert [c["claim"] for c in summary["claims"]] == [c.statement() for c in study.claims]
@@ -57,8 +66,9 @@ def test_every_study_runs_at_smoke_scale_and_its_report_judges_every_claim(name,
     if published_here:
         paper = (folder / "tables" / "ours-vs-paper.csv").read_text()
         assert all(f"{p.experiment},{p.arm}," in paper for p in published_here)
-    index = (tmp_path / "results" / "STUDIES.md").read_text()
-    assert f"| {name} | smoke |" in index
+    assert not (tmp_path / "results" / "STUDIES.md").exists()  # the index lists committed reports only
+    replaced = bench_main("study", "report", name, "--out", str(committed))
+    assert replaced.returncode == 2 and "holds the report of" in replaced.stderr and "--replace" in replaced.stderr
     client = Tracker().client  # the study's runs are in its own MLflow experiment, not the task's
     assert client.get_experiment_by_name(name) is not None
     assert all(client.get_experiment_by_name(e.task) is None for e in study.experiments)

@@ -30,3 +30,16 @@ def test_reproduce_reruns_a_logged_run_and_finds_every_metric_identical(bench_ma
     assert "1 of" in moved.stderr and "metrics differ" in moved.stderr and "Traceback" not in moved.stderr
     reruns = [r for r in c.search_runs([original.info.experiment_id]) if r.data.tags.get("reproduces") == run_id]
     assert len(reruns) == 2 and all(r.info.status == "FINISHED" for r in reruns)
+
+
+def test_a_reproduction_is_shown_but_never_counted_as_a_second_seed(bench_main, isolated_store, tmp_path):
+    assert main([*TINY, "--seed", "0"]) == 0
+    assert main([*TINY, "--seed", "1"]) == 0
+    c = mlflow.tracking.MlflowClient(f"sqlite:///{isolated_store}/mlflow.db")
+    seed0 = next(r for r in c.search_runs([c.get_experiment_by_name("parity").experiment_id])
+                 if r.data.params["train.seed"] == "0")
+    assert bench_main("reproduce", seed0.info.run_id, "--no-progress").returncode == 0
+    reported = bench_main("report", "--task", "parity", "--out", str(tmp_path / "report"))
+    assert reported.returncode == 0, reported.stderr
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "2 `bench run` runs with identical configs apart from the seed (1 reproduction" in text  # n = 2, not 3

@@ -1,0 +1,208 @@
+"""Every claim of a study judged from its collected experiments, by one path: ``bench study run``
+between its rounds of seeds and ``bench study report`` call the same :func:`judge_all`.
+
+An arm's values are by seed (:func:`arm_values`), one run per seed (:mod:`bench.report.runs`), so
+that the looks of the sequential design (:mod:`bench.report.sequential`) replay the seeds in the
+order they were run, whichever round ran them. For a ``success`` claim a value is 1 where the
+seed's metric meets the task's target, else 0.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import optuna
+import pandas as pd
+
+from bench.core.study import Beats, Claim, ClosesGap, Equivalent, MostImportant, NoConsistentWinner, Scale, Study
+from bench.report.sequential import Design
+from bench.report.tables import TaskReport
+from bench.report.verdicts import (
+    ClaimVerdict,
+    Values,
+    judge_beats,
+    judge_closes_gap,
+    judge_equivalent,
+    judge_most_important,
+    judge_no_consistent_winner,
+)
+
+Mode = Literal["min", "max"]
+FANOVA_REFITS = 20
+NOT_RUN = "not run at this scale"
+ATTR_DESIGN = "rnnbench.design"
+"""User attribute of a study arm's search study: the sequential design its seeds were run under."""
+
+
+def design_of(scale: Scale) -> Design:
+    """The planned looks of a scale: its first seeds, rounds of ``seed_step``, its cap. A scale without
+    seed reruns (a study of tuning trials alone) has no comparison to judge; it gets the smallest design."""
+    return Design(max(scale.seeds, 2), max(scale.cap, 2), scale.seed_step)
+
+
+def recorded_design(studies: Mapping[str, optuna.Study], fallback: Design) -> Design:
+    """The design a run recorded with its studies (a user may have bent the cap), else ``fallback``."""
+    for study in studies.values():
+        found = study.user_attrs.get(ATTR_DESIGN)
+        if found:
+            data = json.loads(found) if isinstance(found, str) else found
+            return Design(int(data["first"]), int(data["cap"]), int(data["step"]))
+    return fallback
+
+
+def metric_mode(metric: str, report: TaskReport) -> Mode:
+    """Whether lower or higher is better for ``metric``: the task's own direction for its target
+    metric (at any length), higher for accuracies, lower for every loss-like metric."""
+    last = metric.rsplit("/", 1)[-1]
+    if last == report.metric:
+        return "max" if report.mode == "max" else "min"
+    return "max" if "acc" in last else "min"
+
+
+def claim_metric(claim_metric: str, report: TaskReport) -> str:
+    return claim_metric or f"test/{report.metric}"
+
+
+def arm_values(report: TaskReport | str, arm: str, metric: str, success: bool = False) -> dict[int, float] | str:
+    """An arm's values of ``metric`` by seed, or why there are none (``report`` is that why when the
+    experiment has no report). ``success``: 1.0 where the value meets the task's target, else 0.0."""
+    if isinstance(report, str):
+        return report
+    if arm not in report.arch_runs:
+        return f"no finished runs of {arm}"
+    key = claim_metric(metric, report)
+    runs = report.arch_runs[arm].runs
+    column = f"metrics.{key}"
+    if column not in runs or "params.train.seed" not in runs:
+        return f"{key} not logged by these runs"
+    found = {int(seed): float(value) for seed, value in zip(runs["params.train.seed"], runs[column])
+             if pd.notna(value) and pd.notna(seed)}
+    if not found:
+        return f"{key} not logged by these runs"
+    if success:
+        if key.rsplit("/", 1)[-1] != report.metric:
+            return f"{key} is not the task's target metric ({report.metric}), which a success is judged by"
+        meets = (lambda v: v >= report.target_value) if report.mode == "max" else (lambda v: v <= report.target_value)
+        return {seed: float(meets(v)) for seed, v in found.items()}
+    return found
+
+
+def neither_learned(report: TaskReport, arms: Sequence[str]) -> str | None:
+    """Why ``arms`` did not learn the task in ``report`` — no seed of either reached its target — or
+    None if one did (or the runs do not say)."""
+    chosen = [report.arch_runs[arm] for arm in arms if arm in report.arch_runs]
+    if len(chosen) < len(arms) or any("metrics.steps" not in runs.runs for runs in chosen):
+        return None
+    if any(runs.values("metrics.steps_to_target") for runs in chosen):
+        return None
+    reasons = [str(r) for runs in chosen for r in runs.runs.get("tags.stop_reason", pd.Series(dtype=object)).dropna()]
+    if any(r.startswith("target reached") for r in reasons):  # runs logged before steps_to_target counted these
+        return None
+    relation = "≤" if report.mode == "min" else "≥"
+    return f"no seed of either reached the task's target ({report.metric} {relation} {report.target_value:g})"
+
+
+def importance_fits(study: optuna.Study, refits: int = FANOVA_REFITS) -> list[dict[str, float]] | None:
+    """fANOVA importances of ``study``'s searched parameters, refitted on ``refits`` bootstrap
+    resamples of its complete trials (seeded): how stable the ranking is. None with under 4 trials."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 4:
+        return None
+    rng = random.Random(0)
+    fits = []
+    for round_ in range(refits):
+        sample = optuna.create_study(direction=study.direction)
+        for trial in (rng.choice(complete) for _ in complete):
+            sample.add_trial(optuna.trial.create_trial(params=trial.params, distributions=trial.distributions,
+                                                       value=trial.value))
+        try:
+            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=round_)
+            fits.append({k: float(v) for k, v in optuna.importance.get_param_importances(sample, evaluator=evaluator).items()})
+        except (ValueError, RuntimeError):  # a resample with one distinct value per parameter
+            continue
+    return fits or None
+
+
+def judge_claim(claim: Claim, reports: Mapping[str, TaskReport], studies: Mapping[str, optuna.Study], design: Design,
+                missing: Sequence[str] = ()) -> ClaimVerdict:
+    """The verdict on one claim from the collected experiments; ``missing``: those the scale runs
+    that have no finished runs (yet), the others absent from ``reports`` were not run at this scale."""
+    statement = claim.statement()
+
+    def report_of(name: str) -> TaskReport | str:
+        return reports.get(name) or ("no finished runs" if name in missing else NOT_RUN)
+
+    if isinstance(claim, MostImportant):
+        rankings: dict[str, list[dict[str, float]] | str] = {}
+        for name in claim.experiments:
+            report = reports.get(name)
+            for arm in claim.arms:
+                runs = report.arch_runs.get(arm) if report else None
+                study = studies.get(runs.study) if runs and runs.study else None
+                why = f"no tuning study of {arm}" if name in reports else str(report_of(name))
+                rankings[f"{name}/{arm}"] = ((importance_fits(study) or "fewer than 4 complete tuning trials")
+                                             if study is not None else why)
+        return judge_most_important(statement, claim.parameter, rankings)
+    assert claim.margin is not None  # Study.problems() requires one on every comparison
+    margins = {name: claim.margin.of(name) for name in claim.experiments}
+    modes: dict[str, Mode] = {name: metric_mode(claim_metric(claim.metric, reports[name]), reports[name])
+                              if name in reports else "min" for name in claim.experiments}
+    if isinstance(claim, ClosesGap):
+        triples: dict[str, tuple[Values, Values, Values] | str] = {}
+        for name in claim.experiments:
+            found = [arm_values(report_of(name), arm, claim.metric) for arm in (claim.arm, claim.baseline, claim.target)]
+            reasons = [f for f in found if isinstance(f, str)]
+            values = [f for f in found if not isinstance(f, str)]
+            triples[name] = reasons[0] if reasons else (values[0], values[1], values[2])
+        return judge_closes_gap(statement, claim.arm, claim.baseline, claim.target, claim.fraction, triples, modes,
+                                design, margins)
+    a, b = (claim.better, claim.worse) if isinstance(claim, Beats) else (claim.a, claim.b)
+    success = claim.test == "success"
+    if success:  # 0/1 values: higher is better whatever the metric's direction
+        modes = dict.fromkeys(modes, "max")
+    samples: dict[str, tuple[Values, Values] | str] = {}
+    for name in claim.experiments:
+        first = arm_values(report_of(name), a, claim.metric, success)
+        second = arm_values(report_of(name), b, claim.metric, success)
+        samples[name] = (first if isinstance(first, str) else second if isinstance(second, str) else (first, second))
+    if isinstance(claim, NoConsistentWinner):
+        return judge_no_consistent_winner(statement, a, b, samples, modes, design, margins, claim.test)
+    if isinstance(claim, Equivalent):
+        unlearned = {name: neither_learned(reports[name], (a, b)) or "" for name in claim.experiments if name in reports}
+        return judge_equivalent(statement, a, b, samples, modes, design, margins,
+                                {name: why for name, why in unlearned.items() if why}, claim.test)
+    return judge_beats(statement, a, b, samples, modes, design, margins, claim.test)
+
+
+def judge_all(study: type[Study], reports: Mapping[str, TaskReport], studies: Mapping[str, optuna.Study], design: Design,
+              missing: Sequence[str] = ()) -> list[ClaimVerdict]:
+    return [judge_claim(claim, reports, studies, design, missing) for claim in study.claims]
+
+
+def wanted_seeds(verdicts: Sequence[ClaimVerdict]) -> dict[tuple[str, str], int]:
+    """(experiment, arm) → the seeds the next looks of the undecided claims need (the most asked)."""
+    wants: dict[tuple[str, str], int] = {}
+    for verdict in verdicts:
+        for experiment, arm, n in verdict.wants:
+            wants[(experiment, arm)] = max(n, wants.get((experiment, arm), 0))
+    return wants
+
+
+@dataclasses.dataclass(frozen=True)
+class Tally:
+    """How many claims ended how: the headline of a study's report."""
+
+    decided: int
+    total: int
+
+    @classmethod
+    def of(cls, verdicts: Sequence[ClaimVerdict]) -> Tally:
+        return cls(sum(v.outcome != "undecided" for v in verdicts), len(verdicts))
+
+    def text(self) -> str:
+        share = self.decided / self.total if self.total else math.nan
+        return f"{self.decided} of {self.total} claims decided ({share:.0%})"
