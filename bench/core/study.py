@@ -11,13 +11,14 @@ A study file (``studies/<name>.py``) declares one :class:`Study` subclass and re
         arms = (Arm("tanh", "vanilla"), Arm("gru", "gru"), Arm("lstm", "lstm"))
         params = 20_000
         train = {"optimizer": "rmsprop"}
-        scales = {"smoke": Scale(trials=1, seeds=2, ...), "laptop": ..., "paper": ...}
+        scales = {"smoke": Scale(trials=1, seeds=2, ...), "laptop": Scale(6, seeds=3, max_seeds=12, ...), "paper": ...}
         published = (Published("jsb", "gru", 8.54, "Chung et al. 2014, Table 2", "secondary"), ...)
-        claims = (Beats("gru", "tanh", ("jsb", "nottingham")), NoConsistentWinner("gru", "lstm", ...))
+        claims = (Beats("gru", "tanh", ("jsb",), Margin(0.1, "why that much, decided before running")), ...)
 
 Nothing here runs anything: ``bench study run`` turns a study into ``bench sweep`` studies (one per
 experiment × arm), ``bench study report`` reads them back and hands each claim to the verdict code
-(:mod:`bench.report.verdicts`), which alone decides reproduced / contradicted / inconclusive. This
+(:mod:`bench.report.verdicts`), which alone decides reproduced / contradicted / no practical difference /
+undecided, adding seeds in rounds where a claim is undecided (:mod:`bench.study.rounds`). This
 module imports neither torch nor MLflow, so ``bench study list`` answers at once.
 """
 from __future__ import annotations

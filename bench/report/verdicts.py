@@ -80,12 +80,20 @@ class ClaimVerdict:
         return f"≈ {max(finite):.0f} per arm (fixed design, against the margin)" if finite else self.why or "—"
 
 
+def confidence(level: float) -> str:
+    """The confidence of an interval at nominal two-sided ``level``, as a reader writes it: 95%, 99.9%, 99.998%."""
+    text = f"{100 * (1 - level):.6f}".rstrip("0").rstrip(".")
+    whole, _, decimals = text.partition(".")
+    kept = len(decimals) - len(decimals.lstrip("9")) + 1 if decimals else 0  # the nines, then one digit
+    return f"{whole}.{decimals[:kept]}%" if decimals[:kept] else f"{whole}%"
+
+
 def describe(decision: Decision, a: str, b: str) -> str:
     """One sentence: what decided, the effect, its repeated interval, n, the look."""
     if decision.look == 0:
         return f"not yet judged: {decision.n_a} vs {decision.n_b} seeds, the first look needs {decision.next_size} each"
     found = {"better": f"{a} better", "worse": f"{b} better", "same": "no practical difference", "open": "undecided"}
-    interval = f"{1 - decision.level:.4%} CI [{decision.low:+.4g}, {decision.high:+.4g}]".replace("0000%", "%")
+    interval = f"{confidence(decision.level)} CI [{decision.low:+.4g}, {decision.high:+.4g}]"
     text = (f"{found[decision.finding]} by {decision.test}: {a} − {b} {decision.effect:+.4g} ({interval}, margin "
             f"±{decision.margin:g}; n = {decision.n_a} vs {decision.n_b}; look {decision.look} of {decision.looks})")
     if decision.detail:
@@ -253,8 +261,8 @@ def judge_closes_gap(statement: str, arm: str, baseline: str, target: str, fract
             elif gap.finding == "worse":
                 outcome, text = "contradicted", f"the gap runs the other way: {describe(gap, target, baseline)}"
             else:
-                fieller = (f"{arm} closes {closed:.0%} of the {baseline}→{target} gap (Fieller interval at the look's "
-                           f"level [{low:.0%}, {high:.0%}], claimed ≥ {fraction:.0%}; n = {gap.n_a} per arm; gap: "
+                fieller = (f"{arm} closes {closed:.0%} of the {baseline}→{target} gap (Fieller {confidence(gap.level)} "
+                           f"interval [{low:.0%}, {high:.0%}], claimed ≥ {fraction:.0%}; n = {gap.n_a} per arm; gap: "
                            f"{describe(gap, target, baseline)})")
                 if gap.finding == "better" and math.isfinite(low) and (low >= fraction or high < fraction):
                     outcome, text = ("reproduced" if low >= fraction else "contradicted"), fieller

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bench.core.registry import STUDIES
-from bench.core.study import Study
+from bench.core.study import MostImportant, Study
 
 
 def listing() -> str:
@@ -40,8 +40,10 @@ def describe(study: type[Study]) -> str:
               "", "scales:"]
     for name, s in study.scales.items():
         only = f"; experiments {', '.join(s.experiments)}" if s.experiments else ""
-        lines.append(f"  {name:<7} {s.trials} trial(s) + {s.seeds} seed(s) per arm and experiment; "
-                     f"training {_settings(s.train)}{only}")
+        seeds = (f"{s.seeds} seed(s), then 3 more at a time where a claim is undecided, up to {s.cap}" if s.cap > s.seeds
+                 else f"{s.seeds} seed(s)")
+        lines.append(f"  {name:<7} {s.trials} trial(s) + {seeds} per arm and experiment; "
+                     f"training {_settings(s.train)}{only}".replace("3 more", f"{s.seed_step} more"))
         if s.options:
             lines.append("          task options: " + "; ".join(f"{k}: {_settings(v)}" for k, v in s.options.items()))
         if s.cost:
@@ -49,7 +51,13 @@ def describe(study: type[Study]) -> str:
         if s.differs:
             lines.append(f"          differs from the paper: {s.differs}")
     lines += ["", "claims:"]
-    lines += [f"  - {c.statement()}" + (f" ({c.source})" if c.source else "") for c in study.claims]
+    for c in study.claims:
+        lines.append(f"  - {c.statement()}" + (f" ({c.source})" if c.source else ""))
+        margin = None if isinstance(c, MostImportant) else c.margin
+        if margin is not None:
+            per = "".join(f"; {k} ±{v:g}" for k, v in margin.by_experiment.items())
+            unit = " in success rate (seeds meeting the task's target)" if getattr(c, "test", "") == "success" else ""
+            lines.append(f"      margin ±{margin.value:g}{unit}{per}: {margin.why}")
     if study.published:
         lines += ["", "published numbers:"]
         lines += [f"  {p.experiment}/{p.arm}: {p.value} {p.metric or '(target metric, test)'} — {p.source} ({p.certainty})"

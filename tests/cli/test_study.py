@@ -18,7 +18,9 @@ def test_list_names_every_study_with_its_experiments_and_claims_without_importin
 def test_show_gives_protocol_scales_claims_and_published_numbers(bench_main):
     out = bench_main("study", "show", "chung2014").stdout
     assert "parameter budget 20,000 parameters per arm; training optimizer=rmsprop" in out
-    assert "laptop  6 trial(s) + 3 seed(s)" in out and "differs from the paper:" in out
+    assert "laptop  6 trial(s) + 3 seed(s), then 3 more at a time where a claim is undecided, up to 12" in out
+    assert "differs from the paper:" in out
+    assert "margin ±0.1: 0.1 nats per frame" in out and "margin ±0.1; speech ±1:" in out  # declared, with why
     assert "no consistent winner between gru and lstm over jsb, nottingham, musedata, pianomidi, speech" in out
     assert "jsb/gru: 8.54" in out and "(secondary)" in out
     assert "--data jsb=PATH, or music/JSB_Chorales.mat under --data-dir" in out

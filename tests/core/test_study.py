@@ -1,7 +1,7 @@
 """The study contract: a study is data that must be consistent, and every registered one is."""
 import pytest
 
-from bench import Arm, Beats, Experiment, Scale, Study
+from bench import Arm, Beats, Experiment, Margin, Scale, Study
 from bench.core.errors import UsageError
 from bench.core.registry import STUDIES
 
@@ -37,6 +37,21 @@ def test_a_claim_naming_an_undeclared_arm_or_experiment_is_a_problem():
     assert any("unknown experiment 'long'" in p for p in problems)
     assert "claim 'gru beats gru on short': none of its experiments runs at the smoke scale" in problems
     assert "scale smoke: a comparison needs at least 2 seeds per arm for an interval" in problems
+
+
+class Unmeasured(Study):
+    name = "unmeasured"
+    experiments = (Experiment("short", "parity"),)
+    arms = (Arm("gru", "gru"), Arm("lstm", "lstm"))
+    scales = {s: Scale(trials=1, seeds=3, max_seeds=12) for s in ("smoke", "laptop", "paper")}
+    claims = (Beats("gru", "lstm", ("short",)), Beats("lstm", "gru", ("short",), Margin(0.05, " ")),
+              Beats("gru", "lstm", ("short",), Margin(0.05, "5 points of accuracy: a tenth of chance-to-solved")))
+
+
+def test_every_comparison_declares_its_margin_and_why_before_anything_runs():
+    problems = Unmeasured.problems()
+    assert problems == ["claim 'gru beats lstm on short': declare its margin (> 0) and why that much",
+                        "claim 'lstm beats gru on short': declare its margin (> 0) and why that much"]
 
 
 def test_a_scale_replaces_the_experiment_options_and_budgets_it_names_and_an_unknown_scale_is_a_usage_error():

@@ -162,3 +162,9 @@ def test_most_important_is_decided_by_how_often_it_ranks_first_over_bootstrap_re
     assert judge_most_important("lr", "train.lr", {"jsb/lstm": size_first}).outcome == "contradicted"
     verdict = judge_most_important("lr", "train.lr", {"jsb/lstm": lr_first[:10] + size_first[:10]})
     assert verdict.outcome == "undecided" and "50% of 20" in verdict.evidence[0]
+
+
+def test_a_looks_confidence_is_written_as_a_reader_writes_it():
+    from bench.report.verdicts import confidence
+
+    assert [confidence(x) for x in (0.05, 0.01, 0.001, 1.5e-5, 0.0424)] == ["95%", "99%", "99.9%", "99.998%", "95.7%"]
