@@ -130,7 +130,9 @@ def main() -> None:
         "![rates of each verdict against the true difference](decision_rule.png)", "",
         "Reading it: between 0 and one margin the rule moves from *no practical difference* to *reproduced*; "
         "near half a margin it is most often undecided at the cap, as it should be (the difference is neither "
-        "shown to matter nor shown not to). *Contradicted* appears only where B is truly better. The bimodal "
+        "shown to matter nor shown not to). *Contradicted* is the false-decision rate at no difference and never "
+        "appears where A is truly better. Only a single-experiment \"A beats B\" is simulated: claims over several "
+        "experiments combine such comparisons without a multiplicity correction. The bimodal "
         "curve stops at two thirds of a margin: from a base rate of 0.5 no rate lies 0.75 higher; a study's own "
         "success margins are smaller (graves2014: 0.5).",
     ]

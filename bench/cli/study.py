@@ -48,9 +48,9 @@ def add_study_parser(sub: Any) -> None:
                        help="a data file or folder the study reads (see `bench study show`); repeatable")
     study.add_argument("--data-dir", metavar="DIR",
                        help="folder holding the data at the paths `bench study show` lists (default: $RNNBENCH_DATA)")
-    bend = study.add_argument_group("your own budget (run; recorded in the report)")
-    bend.add_argument("--trials", type=int, metavar="N", help="tuning trials per arm and experiment (a scale of its own)")
-    bend.add_argument("--max-steps", type=int, metavar="N", help="updates per run at most (a scale of its own)")
+    bend = study.add_argument_group("your own budget (run: a scale of its own, e.g. laptop~max_seeds=20, said in its report)")
+    bend.add_argument("--trials", type=int, metavar="N", help="tuning trials per arm and experiment")
+    bend.add_argument("--max-steps", type=int, metavar="N", help="updates per run at most")
     bend.add_argument("--seeds", type=int, metavar="N", help="seeds per arm at the first look (default: the scale's)")
     bend.add_argument("--max-seeds", type=int, metavar="N", help="seeds per arm at most: the cap of the rounds")
     bend.add_argument("--experiments", metavar="A,B", help="only these of the scale's experiments")

@@ -148,6 +148,9 @@ class Beats:
     metric: str = ""
     source: str = ""
     test: Test = "welch"
+    success_at: float | None = None
+    """``success`` claims: the value of ``metric`` a seed must reach to count as a success (in its
+    better direction); None: the task's target, on the task's target metric."""
 
     def statement(self) -> str:
         on = f" ({self.metric})" if self.metric else ""
@@ -166,6 +169,9 @@ class NoConsistentWinner:
     metric: str = ""
     source: str = ""
     test: Test = "welch"
+    success_at: float | None = None
+    """``success`` claims: the value of ``metric`` a seed must reach to count as a success (in its
+    better direction); None: the task's target, on the task's target metric."""
 
     def statement(self) -> str:
         on = f" ({self.metric})" if self.metric else ""
@@ -185,6 +191,9 @@ class Equivalent:
     metric: str = ""
     source: str = ""
     test: Test = "welch"
+    success_at: float | None = None
+    """``success`` claims: the value of ``metric`` a seed must reach to count as a success (in its
+    better direction); None: the task's target, on the task's target metric."""
 
     def statement(self) -> str:
         on = f" ({self.metric})" if self.metric else ""

@@ -143,11 +143,12 @@ class Decision:
     effect: float
     low: float
     high: float
-    """The repeated confidence interval of the effect at the deciding (else the last) look: at that
-    look's nominal level, so that the intervals of all looks hold together at 1 − α."""
+    """The interval of the effect at the deciding (else the last) look, at 1 − ``level``: for "same",
+    the equivalence interval the two one-sided tests invert (inside ±margin); otherwise the repeated
+    confidence interval at the look's nominal level (the intervals of all looks hold together at 1 − α)."""
     p: float
     level: float
-    """The nominal two-sided level that look tested at (the interval is at 1 − level)."""
+    """The nominal two-sided level of that interval."""
     n_a: int
     n_b: int
     look: int
@@ -196,9 +197,12 @@ def at_look(a: Mapping[int, float], b: Mapping[int, float], design: Design, k: i
         finding = "same"
     elif (result.low > margin or result.high < -margin) if beyond else result.p < level:
         finding = "better" if result.effect > 0 else "worse"
-    return Decision(finding, result.test_same if finding == "same" else result.test, result.effect, result.low,
-                    result.high, result.p, level, len(xa), len(xb), k + 1, len(design.looks()), margin,
-                    design.next_size(n) if finding == "open" else None, detail=result.detail)
+    if finding == "same":  # shown with the interval that decided it: inside ±margin
+        return Decision(finding, result.test_same, result.effect, result.same_low, result.same_high, result.p_same,
+                        2 * same_level, len(xa), len(xb), k + 1, len(design.looks()), margin, None, detail=result.detail)
+    return Decision(finding, result.test, result.effect, result.low, result.high, result.p, level, len(xa), len(xb),
+                    k + 1, len(design.looks()), margin, design.next_size(n) if finding == "open" else None,
+                    detail=result.detail)
 
 
 def decide(a: Mapping[int, float], b: Mapping[int, float], design: Design, margin: float,

@@ -41,6 +41,10 @@ class LookResult:
     """Two-sided p of "no difference"."""
     p_same: float
     """p of two one-sided tests of "|difference| ≥ margin" (small: within the margin)."""
+    same_low: float
+    same_high: float
+    """The interval two one-sided tests at ``same_level`` invert: 1 − 2·``same_level``, inside ±margin
+    exactly when they find no practical difference."""
     test: str
     test_same: str
     detail: str = ""
@@ -52,15 +56,17 @@ def welch_look(a: Sequence[float], b: Sequence[float], margin: float, level: flo
     effect = float(x.mean() - y.mean())
     if x.var(ddof=1) == 0 and y.var(ddof=1) == 0:  # both constant: the difference is exact
         return LookResult(effect, effect, effect, 0.0 if effect else 1.0, 0.0 if abs(effect) < margin else 1.0,
-                          "Welch t (both arms constant: exact)", "two one-sided tests (both arms constant: exact)")
+                          effect, effect, "Welch t (both arms constant: exact)",
+                          "two one-sided tests (both arms constant: exact)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         _, p, _ = weightstats.ttest_ind(x, y, usevar="unequal")
-        low, high = weightstats.CompareMeans(weightstats.DescrStatsW(x), weightstats.DescrStatsW(y)).tconfint_diff(
-            alpha=level, usevar="unequal")
+        compared = weightstats.CompareMeans(weightstats.DescrStatsW(x), weightstats.DescrStatsW(y))
+        low, high = compared.tconfint_diff(alpha=level, usevar="unequal")
+        same_low, same_high = compared.tconfint_diff(alpha=2 * same_level, usevar="unequal")
         p_same = weightstats.ttost_ind(x, y, -margin, margin, usevar="unequal")[0]
-    return LookResult(effect, float(low), float(high), float(p), float(p_same), "Welch t",
-                      "two one-sided tests (Welch)")
+    return LookResult(effect, float(low), float(high), float(p), float(p_same), float(same_low), float(same_high),
+                      "Welch t", "two one-sided tests (Welch)")
 
 
 def success_look(a: Sequence[float], b: Sequence[float], margin: float, level: float, same_level: float) -> LookResult:
@@ -81,7 +87,7 @@ def success_look(a: Sequence[float], b: Sequence[float], margin: float, level: f
     detail = (f"successes {wins_a}/{n_a} vs {wins_b}/{n_b}; P(A > B) = {improvement:.2f} "
               f"[{0.5 + low / 2:.2f}, {0.5 + high / 2:.2f}]")
     return LookResult(effect, float(low), float(high), 0.0 if differs else 1.0, 0.0 if within else 1.0,
-                      "success rates (Newcombe interval)", "success rates within the margin (Newcombe interval)",
+                      float(same_low), float(same_high), "success rates (Newcombe interval)", "success rates within the margin (Newcombe interval)",
                       detail)
 
 

@@ -82,10 +82,10 @@ class ClaimVerdict:
 
 def confidence(level: float) -> str:
     """The confidence of an interval at nominal two-sided ``level``, as a reader writes it: 95%, 99.9%, 99.998%."""
-    text = f"{100 * (1 - level):.6f}".rstrip("0").rstrip(".")
-    whole, _, decimals = text.partition(".")
-    kept = len(decimals) - len(decimals.lstrip("9")) + 1 if decimals else 0  # the nines, then one digit
-    return f"{whole}.{decimals[:kept]}%" if decimals[:kept] else f"{whole}%"
+    percent = 100 * (1 - level)
+    decimals = f"{percent:.6f}".partition(".")[2].rstrip("0")
+    digits = len(decimals) - len(decimals.lstrip("9")) + 1 if decimals else 0  # the nines, then one digit
+    return f"{round(percent, digits):.{digits}f}".rstrip("0").rstrip(".") + "%"
 
 
 def describe(decision: Decision, a: str, b: str) -> str:
@@ -126,8 +126,11 @@ def _why_open(decisions: Mapping[str, Decision]) -> str:
         return ""
     at_cap = [name for name in open_ if decisions[name].next_size is None]
     if at_cap:
+        needs = [decisions[name].seeds_to_decide for name in at_cap]
+        figure = ("more seeds (the fixed-design figure above)" if any(n is not None and math.isfinite(n) for n in needs)
+                  else "more seeds")
         return (f"undecided at the cap on {', '.join(at_cap)}: the interval straddles both zero and the margin; "
-                "more seeds (see the fixed-design figure) or a larger margin declared in advance would decide it")
+                f"{figure} or a larger margin declared in advance would decide it")
     return f"looks still to come on {', '.join(open_)}"
 
 
@@ -169,7 +172,11 @@ def judge_no_consistent_winner(statement: str, a: str, b: str, samples: Mapping[
         outcome = "contradicted"
     else:
         outcome = "undecided"
-    return _verdict(statement, outcome, decisions, samples, (a, b))
+    verdict = _verdict(statement, outcome, decisions, samples, (a, b))
+    if outcome == "undecided" and not verdict.why:
+        verdict = dataclasses.replace(verdict, why="one experiment decided alone cannot show that neither arm wins "
+                                                   "everywhere; the claim needs its other experiments")
+    return verdict
 
 
 def judge_equivalent(statement: str, a: str, b: str, samples: Mapping[str, tuple[Values, Values] | Missing],
@@ -261,11 +268,15 @@ def judge_closes_gap(statement: str, arm: str, baseline: str, target: str, fract
             elif gap.finding == "worse":
                 outcome, text = "contradicted", f"the gap runs the other way: {describe(gap, target, baseline)}"
             else:
+                bounds = (f"[{low:.0%}, {high:.0%}]" if math.isfinite(low) else
+                          "unbounded while the gap itself is not shown")
                 fieller = (f"{arm} closes {closed:.0%} of the {baseline}→{target} gap (Fieller {confidence(gap.level)} "
-                           f"interval [{low:.0%}, {high:.0%}], claimed ≥ {fraction:.0%}; n = {gap.n_a} per arm; gap: "
+                           f"interval {bounds}, claimed ≥ {fraction:.0%}; n = {gap.n_a} per arm; gap: "
                            f"{describe(gap, target, baseline)})")
                 if gap.finding == "better" and math.isfinite(low) and (low >= fraction or high < fraction):
                     outcome, text = ("reproduced" if low >= fraction else "contradicted"), fieller
+                    decision = dataclasses.replace(gap, test="Fieller interval of the closed fraction", effect=closed,
+                                                   low=low, high=high)
                 else:
                     decision = dataclasses.replace(gap, finding="open", next_size=design.next_size(n))
                     text = f"undecided: {fieller}"

@@ -9,7 +9,6 @@ seed's metric meets the task's target, else 0.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -34,24 +33,12 @@ from bench.report.verdicts import (
 Mode = Literal["min", "max"]
 FANOVA_REFITS = 20
 NOT_RUN = "not run at this scale"
-ATTR_DESIGN = "rnnbench.design"
-"""User attribute of a study arm's search study: the sequential design its seeds were run under."""
 
 
 def design_of(scale: Scale) -> Design:
     """The planned looks of a scale: its first seeds, rounds of ``seed_step``, its cap. A scale without
     seed reruns (a study of tuning trials alone) has no comparison to judge; it gets the smallest design."""
     return Design(max(scale.seeds, 2), max(scale.cap, 2), scale.seed_step)
-
-
-def recorded_design(studies: Mapping[str, optuna.Study], fallback: Design) -> Design:
-    """The design a run recorded with its studies (a user may have bent the cap), else ``fallback``."""
-    for study in studies.values():
-        found = study.user_attrs.get(ATTR_DESIGN)
-        if found:
-            data = json.loads(found) if isinstance(found, str) else found
-            return Design(int(data["first"]), int(data["cap"]), int(data["step"]))
-    return fallback
 
 
 def metric_mode(metric: str, report: TaskReport) -> Mode:
@@ -67,9 +54,11 @@ def claim_metric(claim_metric: str, report: TaskReport) -> str:
     return claim_metric or f"test/{report.metric}"
 
 
-def arm_values(report: TaskReport | str, arm: str, metric: str, success: bool = False) -> dict[int, float] | str:
+def arm_values(report: TaskReport | str, arm: str, metric: str, success: bool = False,
+               success_at: float | None = None) -> dict[int, float] | str:
     """An arm's values of ``metric`` by seed, or why there are none (``report`` is that why when the
-    experiment has no report). ``success``: 1.0 where the value meets the task's target, else 0.0."""
+    experiment has no report). ``success``: 1.0 where the value reaches ``success_at`` (default: the
+    task's target, on its target metric), else 0.0."""
     if isinstance(report, str):
         return report
     if arm not in report.arch_runs:
@@ -84,10 +73,11 @@ def arm_values(report: TaskReport | str, arm: str, metric: str, success: bool = 
     if not found:
         return f"{key} not logged by these runs"
     if success:
-        if key.rsplit("/", 1)[-1] != report.metric:
-            return f"{key} is not the task's target metric ({report.metric}), which a success is judged by"
-        meets = (lambda v: v >= report.target_value) if report.mode == "max" else (lambda v: v <= report.target_value)
-        return {seed: float(meets(v)) for seed, v in found.items()}
+        if success_at is None and key.rsplit("/", 1)[-1] != report.metric:
+            return f"{key} is not the task's target metric ({report.metric}): declare the claim's success_at"
+        goal = report.target_value if success_at is None else success_at
+        better = metric_mode(key, report) == "max"
+        return {seed: float(v >= goal if better else v <= goal) for seed, v in found.items()}
     return found
 
 
@@ -166,8 +156,8 @@ def judge_claim(claim: Claim, reports: Mapping[str, TaskReport], studies: Mappin
         modes = dict.fromkeys(modes, "max")
     samples: dict[str, tuple[Values, Values] | str] = {}
     for name in claim.experiments:
-        first = arm_values(report_of(name), a, claim.metric, success)
-        second = arm_values(report_of(name), b, claim.metric, success)
+        first = arm_values(report_of(name), a, claim.metric, success, claim.success_at)
+        second = arm_values(report_of(name), b, claim.metric, success, claim.success_at)
         samples[name] = (first if isinstance(first, str) else second if isinstance(second, str) else (first, second))
     if isinstance(claim, NoConsistentWinner):
         return judge_no_consistent_winner(statement, a, b, samples, modes, design, margins, claim.test)

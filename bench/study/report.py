@@ -29,7 +29,7 @@ from bench.report.sequential import Design
 from bench.report.tables import TaskReport, interval_text
 from bench.report.verdicts import ClaimVerdict
 from bench.report.writer import write_collected
-from bench.study.judging import Tally, arm_values, design_of, judge_all, recorded_design
+from bench.study.judging import Tally, arm_values, design_of, judge_all
 from bench.study.plan import arm_names, mlflow_experiment, optuna_study_name
 from bench.study.scales import from_label, labels_in
 from bench.tracking.optuna_store import open_storage
@@ -133,7 +133,7 @@ def judge_scale(study: type[Study], scale: str, tracking_uri: str | None, storag
     names = {r.study for rep in reports.values() for r in rep.arch_runs.values() if r.study}
     names |= {optuna_study_name(study, scale, e, a) for e in study.experiments_at(scale) for a in study.arms}
     studies = open_studies(storage, names)
-    design = recorded_design(studies, design_of(study.scale(scale)))
+    design = design_of(study.scale(scale))  # fixed with the scale's label (bench.study.scales)
     return Judged(study, scale, collected, missing, studies, design, judge_all(study, reports, studies, design, missing))
 
 
@@ -243,10 +243,12 @@ def write_study_report(study: type[Study], asked: str | None, out: Path | None, 
         lead.text(f"Not run at this scale (no finished runs): {', '.join(judged.missing)}; claims on them are judged on the rest.")
     lead.heading("Claims and verdicts", 2)
     lead.text("How a claim is decided: each experiment's two arms are compared at planned looks as seeds are added "
-              "(an O'Brien–Fleming alpha-spending design: at most 5% false 'reproduced' or 'contradicted' over all looks "
-              "when the arms are equal); *no practical difference* when two one-sided tests put the difference inside the "
-              "margin declared below, *undecided* when the cap came first. Intervals are the looks' repeated confidence "
-              "intervals. The procedure's error rates, simulated: `results/decision_rule.md`.")
+              "(an O'Brien–Fleming alpha-spending design: for one comparison of equal arms, at most 5% false "
+              "'reproduced' or 'contradicted' over all looks, simulated in `results/decision_rule.md`; a claim over "
+              "several experiments combines them without a multiplicity correction); *no practical difference* when two "
+              "one-sided tests put the difference inside the margin declared below (the interval shown is then the one "
+              "they invert), *undecided* when the cap came first. Other intervals are the looks' repeated confidence "
+              "intervals, at the nominal level of the look that decided.")
     claims = claims_table(judged, spent["wall_hours"])
     lead.table(claims)
     for verdict in verdicts:

@@ -12,30 +12,16 @@ command resumes an interrupted study at the round it had reached.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
-import optuna
-
 from bench.core.errors import UsageError
-from bench.report.sequential import Design
 from bench.report.verdicts import ClaimVerdict
-from bench.study.judging import ATTR_DESIGN, Tally, design_of, wanted_seeds
+from bench.study.judging import Tally, wanted_seeds
 from bench.study.plan import StudyRun, optuna_study_name
 from bench.study.report import judge_scale
 from bench.sweep.orchestrator import SweepOptions, run_sweep
-from bench.tracking.optuna_store import open_storage
-
-
-def record_design(planned: StudyRun, design: Design, storage: str | None) -> None:
-    """Store the design with every arm's search study, so a report judges by the design the seeds
-    ran under (a user may have bent the cap)."""
-    opened = open_storage(storage)
-    for plan in planned.plans:
-        optuna.load_study(study_name=plan.name, storage=opened).set_user_attr(
-            ATTR_DESIGN, json.dumps({"first": design.first, "cap": design.cap, "step": design.step}))
 
 
 def run_rounds(planned: StudyRun, options: SweepOptions, say: Callable[[str], None] | None = None) -> tuple[Any, list[ClaimVerdict]]:
@@ -45,21 +31,23 @@ def run_rounds(planned: StudyRun, options: SweepOptions, say: Callable[[str], No
         raise UsageError(f"study {planned.study.name}: nothing to run at scale {planned.scale}: "
                          + "; ".join(planned.skipped))
     study, scale = planned.study, planned.study.scale(planned.scale)
-    design = design_of(scale)
     options = dataclasses.replace(options, trials=scale.trials, seeds=scale.seeds, sampler=study.sampler)
     table = run_sweep(planned.plans, options)
-    if scale.seeds:
-        record_design(planned, design, options.storage)
     by_name = {(e.name, a.label): optuna_study_name(study, planned.scale, e, a)
                for e in study.experiments_at(planned.scale) for a in study.arms}
     plans = {p.name: p for p in planned.plans}
-    round_ = 0
+    round_, asked = 0, dict[tuple[str, str], int]()
     while True:
         verdicts = judge_scale(study, planned.scale, options.tracking_uri, options.storage).verdicts
         wants = {key: n for key, n in wanted_seeds(verdicts).items() if by_name.get(key) in plans}
         say(f"after round {round_}: {Tally.of(verdicts).text()}")
         if not wants:
             return table, verdicts
+        if wants == asked:  # the last round ran these seeds and the looks still lack them: seeds failed
+            say("the looks of " + ", ".join(f"{e}/{a} at {n} seeds" for (e, a), n in sorted(wants.items()))
+                + " lack seeds that failed (see `bench sweep status` and the failed runs); their claims stay undecided")
+            return table, verdicts
+        asked = wants
         round_ += 1
         for size in sorted(set(wants.values())):
             arms = sorted(key for key, n in wants.items() if n == size)

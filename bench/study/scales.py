@@ -1,12 +1,12 @@
 """A user's own budget: a study's scale bent on the command line (``--trials``, ``--max-steps``,
 ``--seeds``, ``--max-seeds``, ``--experiments``) without writing a study.
 
-What changes the runs themselves (tuning trials, updates per run) makes a scale of its own, labelled
-``laptop~trials=3,max_steps=500``: its sweep studies are named with that label, so its runs never mix
-with the declared scale's, and every report made from them says so. What only changes how many
-seeds are run or which experiments (``--seeds``, ``--max-seeds``, ``--experiments``) keeps the
-label — the same runs, more or fewer of them — and the design the seeds were run under is recorded
-with the studies (:data:`bench.study.judging.ATTR_DESIGN`), so a later report judges by it.
+What changes the runs or the design they are judged by (tuning trials, updates per run, the first
+look's seeds, the cap) makes a scale of its own, labelled ``laptop~trials=3,max_seeds=20``: its sweep
+studies are named with that label, so its runs never mix with the declared scale's, its planned looks
+are fixed before its first seed (a cap raised after the data are in would re-spend the alpha of
+looks already made), and every report made from it says so and goes elsewhere than the committed
+report. ``--experiments`` only chooses which experiments run: the same runs, and the same label.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from bench.core.errors import UsageError
 from bench.core.study import Scale, Study
 
 SEPARATOR = "~"
-LABELLED = ("trials", "max_steps")
-"""The bendings that change the runs, in the order a label lists them."""
+LABELLED = ("trials", "max_steps", "seeds", "max_seeds")
+"""The bendings that make a scale of its own, in the order a label lists them."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +92,8 @@ def from_label(study: type[Study], label: str) -> tuple[type[Study], str]:
         if key not in LABELLED or not value.isdigit():
             raise UsageError(f"scale {label!r} of {study.name}: not a scale or a bent one (e.g. laptop~trials=3)")
         values[key] = int(value)
-    return bent(study, base, Bend(trials=values.get("trials"), max_steps=values.get("max_steps")))
+    return bent(study, base, Bend(values.get("trials"), values.get("max_steps"), values.get("seeds"),
+                                  values.get("max_seeds")))
 
 
 def labels_in(study: type[Study], names: Sequence[str]) -> list[str]:

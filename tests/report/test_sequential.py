@@ -65,6 +65,20 @@ def test_a_look_is_made_only_once_both_arms_have_run_its_seeds_and_later_seeds_n
     assert missing.finding == "open" and missing.look == 0 and missing.next_size == 3
 
 
+def test_no_practical_difference_is_shown_with_the_interval_that_decided_it_inside_the_margin():
+    rng = np.random.default_rng(4)
+    design = Design(3, 12, 3)
+    same = 0
+    for _ in range(300):
+        a, b = dict(enumerate(rng.normal(0, 1, 12))), dict(enumerate(rng.normal(0, 1, 12)))
+        decision = decide(a, b, design, margin=1.5)
+        if decision.finding == "same":
+            same += 1
+            assert -1.5 < decision.low <= decision.effect <= decision.high < 1.5, decision
+            assert "two one-sided tests" in decision.test
+    assert same > 200
+
+
 # The whole procedure, simulated on the production path: judge_beats over one experiment, the laptop
 # scales' design, the margin at 1.5 seed-standard-deviations (1.5σ; for 0/1 outcomes at p = 0.5, σ = 0.5).
 SIMULATIONS = 2000

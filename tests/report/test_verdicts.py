@@ -167,4 +167,5 @@ def test_most_important_is_decided_by_how_often_it_ranks_first_over_bootstrap_re
 def test_a_looks_confidence_is_written_as_a_reader_writes_it():
     from bench.report.verdicts import confidence
 
-    assert [confidence(x) for x in (0.05, 0.01, 0.001, 1.5e-5, 0.0424)] == ["95%", "99%", "99.9%", "99.998%", "95.7%"]
+    assert [confidence(x) for x in (0.05, 0.01, 0.001, 1.6e-5, 0.0424, 0.00305)] == [
+        "95%", "99%", "99.9%", "99.998%", "95.8%", "99.7%"]
