@@ -31,7 +31,7 @@ class Jozefowicz2015(Study):
                        experiments=("adding",), options={"adding": {"length": 20}}, cost="about 20 s",
                        differs="adding at T = 20, 20 updates: checks the machinery."),
         "laptop": Scale(trials=4, seeds=3, max_seeds=12, train={"max_steps": 2000, "patience": 10, "eval_size": 500},
-                        cost="about 1 h with 2 workers on a 2-core CPU",
+                        cost="measured: 14 min with 2 workers on a 2-core CPU (seeds to 9 per arm)",
                         differs="the paper's own tasks are not here: the adding problem at T = 100 and JSB instead; "
                                 "4 trials per arm (the paper searched thousands of architectures)."),
         "paper": Scale(trials=20, seeds=5, train={"max_steps": 50_000, "patience": 20}, cost="GPU hours (not run here)"),
