@@ -30,6 +30,7 @@ from bench.report.tables import TaskReport, interval_text
 from bench.report.verdicts import ClaimVerdict
 from bench.report.writer import write_collected
 from bench.study.judging import Tally, arm_values, design_of, judge_all
+from bench.study.peers import budget_curves, budget_flags, peers_table
 from bench.study.plan import arm_names, mlflow_experiment, optuna_study_name
 from bench.study.scales import from_label, labels_in
 from bench.tracking.optuna_store import open_storage
@@ -254,6 +255,22 @@ def write_study_report(study: type[Study], asked: str | None, out: Path | None, 
     for verdict in verdicts:
         why = f" *Why undecided:* {verdict.why}." if verdict.why else ""
         lead.text(f"*{verdict.statement}* — **{verdict.verdict_text()}**. " + " ".join(f"{e}." for e in verdict.evidence) + why)
+    lead.heading("Would another tuning budget or reporting rule say otherwise?", 2)
+    budget_figures, curves = budget_curves(study, scale, reports, judged.studies, out)
+    for _, file, caption in budget_figures:
+        lead.figure(file, caption)
+    flags = budget_flags(study, curves, reports)
+    lead.text(" ".join(f"**Flag:** {flag}." for flag in flags) if flags else
+              "No comparison's arms change places in expected best validation score within the tuning budget "
+              f"({chosen.trials} trial(s) per arm).")
+    peers = peers_table(study, scale, reports, judged.studies, verdicts)
+    lead.text("Each comparison judged as other benchmarks report, beside ours: the best of the seeds, the best "
+              "tuning trial's test score, one run (seed 0). A point comparison has no interval; ⚑ marks a rule that "
+              "names another winner than our verdict (where ours is *no practical difference* or *undecided*, a "
+              "winner our seeds do not support); — where a rule has nothing to compare (tuning trials keep only the "
+              "task's target metric on test).")
+    if not peers.empty:
+        lead.table(peers)
     lead.heading("Margins, declared before running", 2)
     lead.text("\n".join(f"- {line}" for line in margins_text(study)) or "No comparison claims.")
     lead.heading("Ours vs the paper", 2)
@@ -263,7 +280,7 @@ def write_study_report(study: type[Study], asked: str | None, out: Path | None, 
         lead.table(paper)
     path, warnings = write_collected(judged.collected, out, f"Study {study.name} ({scale} scale)", command or
                                      f"bench study report {study.name} --scale {scale}", tracking_uri, storage,
-                                     lead=lead, lead_tables={"claims": claims, "ours-vs-paper": paper})
+                                     lead=lead, lead_tables={"claims": claims, "ours-vs-paper": paper, "peers-rules": peers})
     summary = {"study": study.name, "paper": study.paper, "scale": scale, "differs": chosen.differs,
                "trials": chosen.trials, "seeds": chosen.seeds, "looks": list(design.looks()) if chosen.seeds else [], **spent,
                "machines": machines, "experiments": sorted(reports), "not_run": judged.missing,

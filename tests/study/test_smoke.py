@@ -59,6 +59,11 @@ def test_every_study_runs_at_smoke_scale_and_its_report_judges_every_claim(name,
     assert all(c["judged"] >= 1 for c in summary["claims"]), summary["claims"]  # each rests on a run
     text = (folder / "report.md").read_text()
     assert "## Claims and verdicts" in text and "## Ours vs the paper" in text and "## 1. Main results" in text
+    assert "## Would another tuning budget or reporting rule say otherwise?" in text
+    if any(not hasattr(c, "parameter") for c in study.claims):  # comparisons: the peers' rules beside ours
+        peers = (folder / "tables" / "peers-rules.csv").read_text()
+        assert "best seed" in peers and "single run (seed 0)" in peers
+        assert list((folder / "figures").glob("*-tuning-budget.png"))
     for claim in study.claims:
         assert claim.statement() in text
     ran_experiments = {e.name for e in study.experiments_at("smoke")}
