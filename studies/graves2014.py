@@ -26,7 +26,8 @@ class Graves2014(Study):
         "smoke": Scale(trials=1, seeds=2, train={"max_steps": 20, "eval_every": 10, "eval_size": 32, "patience": 0},
                        options={"copy": {"length": 4}}, cost="about 40 s",
                        differs="lengths 1-4, 20 updates: checks the machinery."),
-        "laptop": Scale(trials=2, seeds=3, max_seeds=12, train={"max_steps": 3000}, cost="measured: 17 min with 2 workers on a 2-core CPU (28 runs, seeds to 12)",
+        "laptop": Scale(trials=2, seeds=3, max_seeds=12, train={"max_steps": 3000},
+                        cost="measured: 17 min with 2 workers on a 2-core CPU (28 runs, seeds to 12)",
                         differs="lengths 1-10 (the paper: 1-20), tested to 40 (the paper: 120); at most 3,000 "
                                 "updates of 32 (the paper: ~200k sequences for the NTM); 2 trials per arm."),
         "paper": Scale(trials=10, seeds=5, train={"max_steps": 50_000}, options={"copy": {"length": 20,

@@ -14,7 +14,8 @@ def test_expected_best_of_n_matches_a_hand_computation_and_ends_near_the_best_tr
     curve = expected_best([3.0, 1.0, 2.0], "max")
     assert curve[:2] == [pytest.approx(2.0), pytest.approx(22 / 9)]
     assert curve[0] < curve[1] < curve[2] < 3.0
-    assert expected_best([3.0, 1.0, 2.0], "min")[:2] == [pytest.approx(2.0), pytest.approx(4 - 22 / 9)  # mirrored: min = 4 − max of {1, 2, 3}]
+    # mirrored: the minimum of {1, 2, 3} is 4 − the maximum of {1, 2, 3}
+    assert expected_best([3.0, 1.0, 2.0], "min")[:2] == [pytest.approx(2.0), pytest.approx(4 - 22 / 9)]
     assert expected_best([], "max") == []
 
 
