@@ -299,6 +299,17 @@ def _decided(claim: dict[str, Any]) -> bool:
     return claim.get("outcome") not in ("undecided", "inconclusive")
 
 
+def _tally_line(found: list[dict[str, Any]]) -> str:
+    """How many claims are decided, counted apart for reports made before seeds were added in rounds."""
+    new, old = [d for d in found if "looks" in d], [d for d in found if "looks" not in d]
+    line = (f"**{sum(_decided(c) for d in new for c in d['claims'])} of {sum(len(d['claims']) for d in new)} claims "
+            f"decided** in {len(new)} {'study' if len(new) == 1 else 'studies'} judged with rounds of seeds and margins.")
+    if old:
+        line += (f" Not yet rerun so ({', '.join(d['study'] for d in old)}: {sum(len(d['claims']) for d in old)} claims): "
+                 "their reports predate margins and rounds, and their 'inconclusive' is this 'undecided'.")
+    return line
+
+
 def write_index(folder: Path) -> Path:
     """``STUDIES.md`` in ``folder``'s parent: every study report under ``folder`` in one table."""
     found = [{**json.loads(path.read_text()), "folder": path.parent.name} for path in sorted(folder.glob("*/study.json"))]
@@ -307,11 +318,7 @@ def write_index(folder: Path) -> Path:
              "reproduced / contradicted / no practical difference (within the claim's declared margin) / undecided "
              "at the scale shown, by a group-sequential design whose error rates are simulated in "
              "`decision_rule.md`; each report has the evidence per experiment.", "",
-             f"**{sum(_decided(c) for data in found for c in data['claims'])} of "
-             f"{sum(len(data['claims']) for data in found)} claims decided.**"
-             + (f" Reports made before seeds were added in rounds (no margins; their 'inconclusive' is this "
-                f"'undecided'), not yet rerun: {', '.join(d['study'] for d in found if 'looks' not in d)}."
-                if any("looks" not in d for d in found) else ""), "",
+             _tally_line(found), "",
              "| study | scale | claim | verdict | test | effect [interval] | margin | n per arm | looks | to decide | wall h | machine | report |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for data in found:
