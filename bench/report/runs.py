@@ -40,6 +40,8 @@ class ArchRuns:
     left_out: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     """Runs of this group not counted (reproductions, repeated seeds), with a ``left_out`` column
     saying why (``reproduction`` or ``repeated seed``)."""
+    failed: int = 0
+    """Seed reruns of the study that failed or were stopped: missing from the sample, not scored."""
 
     def values(self, column: str) -> list[float]:
         return [float(v) for v in self.runs.get(column, pd.Series(dtype=float)).dropna()]
@@ -168,7 +170,7 @@ def choose_study_runs(frame: pd.DataFrame, label: str, study: str, everything: p
         notes = [f"{failed} other seed run(s) failed or were stopped and are not counted"] * (failed > 0) + [why] * bool(why)
         lost = f" ({'; '.join(notes)})" if notes else ""
         return ArchRuns(label, chosen, f"{len(chosen)} seed reruns of the best trial of sweep study `{study}`{lost}",
-                        study, copies)
+                        study, copies, max(failed, 0))
     if not trials.empty:
         return ArchRuns(label, trials.iloc[[0]], f"no seed reruns: the newest trial of study `{study}` alone (n = 1)",
                         study)

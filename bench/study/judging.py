@@ -170,7 +170,20 @@ def judge_claim(claim: Claim, reports: Mapping[str, TaskReport], studies: Mappin
 
 def judge_all(study: type[Study], reports: Mapping[str, TaskReport], studies: Mapping[str, optuna.Study], design: Design,
               missing: Sequence[str] = ()) -> list[ClaimVerdict]:
-    return [judge_claim(claim, reports, studies, design, missing) for claim in study.claims]
+    return [with_failures(judge_claim(claim, reports, studies, design, missing), claim, reports) for claim in study.claims]
+
+
+def with_failures(verdict: ClaimVerdict, claim: Claim, reports: Mapping[str, TaskReport]) -> ClaimVerdict:
+    """The verdict, its evidence saying which of its arms lost seed runs to failures: a failed seed is
+    missing from the sample, not scored as the worst, so an arm that often fails to train is judged
+    on the seeds that did (the worker replaces a failed seed with a fresh one)."""
+    arms = ({claim.better, claim.worse} if isinstance(claim, Beats) else {claim.a, claim.b}
+            if isinstance(claim, NoConsistentWinner | Equivalent) else {claim.arm, claim.baseline, claim.target}
+            if isinstance(claim, ClosesGap) else set())
+    lost = [f"{name}: {runs.failed} seed run(s) of {arm} failed or were stopped and are not counted"
+            for name in claim.experiments if name in reports
+            for arm, runs in reports[name].arch_runs.items() if arm in arms and runs.failed]
+    return dataclasses.replace(verdict, evidence=verdict.evidence + tuple(lost)) if lost else verdict
 
 
 def wanted_seeds(verdicts: Sequence[ClaimVerdict]) -> dict[tuple[str, str], int]:
