@@ -60,6 +60,12 @@ def _check_sqlite_writable(path: Path, uri: str) -> None:
         with sqlite3.connect(path) as connection:  # creates the file if needed, fails if unwritable
             connection.execute("CREATE TABLE IF NOT EXISTS rnnbench_probe (x INTEGER)")
             connection.execute("DROP TABLE rnnbench_probe")
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+            raise UsageError(f"cannot write the tracking store {uri} ({exc}); "
+                             "choose a writable place with --tracking-uri or RNNBENCH_HOME") from None
+        raise UsageError(f"the tracking store {path} is corrupt ({exc}); move it aside (mv {path} {path}.broken) "
+                         "to start an empty one, or restore it from a copy") from None
     except (OSError, sqlite3.Error) as exc:
         raise UsageError(
             f"cannot write the tracking store {uri} ({exc}); "

@@ -66,6 +66,22 @@ def test_unwritable_tracking_location_is_one_line_exit_2(bench_cli, usage_error,
     usage_error(result, "cannot write the tracking store")
 
 
+@pytest.mark.parametrize("damage", ["noise", "overwritten pages"])
+def test_a_corrupt_tracking_store_is_one_line_saying_to_move_it_aside(bench_main, usage_error, tmp_path, damage,
+                                                                       empty_mlflow_db):
+    store = tmp_path / "damaged" / "mlflow.db"
+    store.parent.mkdir()
+    if damage == "noise":
+        store.write_bytes(bytes(range(256)) * 32)
+    else:  # a real MLflow store whose pages were overwritten after its header
+        data = bytearray(Path(empty_mlflow_db).read_bytes())
+        data[4096:-4096] = bytes((i * 7919) % 251 for i in range(len(data) - 8192))
+        store.write_bytes(bytes(data))
+    result = bench_main("run", *SMALL, "--tracking-uri", f"sqlite:///{store}")
+    usage_error(result, f"the tracking store {store} is corrupt")
+    assert f"mv {store} {store}.broken" in result.stderr
+
+
 def test_unreachable_tracking_server_is_one_line_exit_2(bench_main, usage_error):
     usage_error(bench_main("run", *SMALL, "--tracking-uri", "http://127.0.0.1:9"), "cannot use tracking store")
 
