@@ -24,7 +24,7 @@ from bench.core.config import RunConfig
 from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.registry import TASKS
-from bench.report.runs import choose_runs, choose_study_runs, finished, load_run_config
+from bench.report.runs import best_trial_instead, choose_runs, choose_study_runs, finished, load_run_config
 from bench.report.tables import TaskReport, budget_warning, length_table, main_table, pairwise_table, study_tables
 from bench.tracking.optuna_store import default_storage_url, open_storage
 from bench.tracking.runs import search_experiment
@@ -98,6 +98,10 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
         if arch not in chosen:
             report.note(1, f"{arch}: no finished runs on this task")
     studies = open_studies(storage, {r.study for r in chosen.values() if r.study})
+    for arch, runs in report.arch_runs.items():  # a row describes one run: the best trial's, beside its parameters
+        best = _best_trial_number(studies.get(runs.study) if runs.study else None)
+        if best is not None:
+            report.arch_runs[arch] = best_trial_instead(runs, frame, best)
     report.main = main_table(report, studies)
     unequal = budget_warning(task, {a: r.values("metrics.num_parameters") for a, r in chosen.items()})
     if unequal:
@@ -108,6 +112,13 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
     report.lengths = length_table(report)
     report.importance, report.trials = study_tables(report, studies)
     return report, tracker.client
+
+
+def _best_trial_number(study: Any) -> int | None:
+    try:
+        return int(study.best_trial.number) if study is not None else None
+    except ValueError:  # no complete trial
+        return None
 
 
 def _target(config: RunConfig) -> tuple[str, str, float]:

@@ -177,6 +177,20 @@ def choose_study_runs(frame: pd.DataFrame, label: str, study: str, everything: p
     return None
 
 
+def best_trial_instead(runs: ArchRuns, frame: pd.DataFrame, best_trial: int) -> ArchRuns:
+    """Where an arm has no seed reruns and stands for its sweep by one trial: the run of the study's
+    best trial (whose hyperparameters the report shows), not the newest; ``runs`` unchanged if that
+    run is not among the finished ones."""
+    if runs.study is None or "tags.sweep.trial" not in frame:
+        return runs
+    trials = _of_study(frame, runs.study, "trial")
+    best = trials[trials["tags.sweep.trial"].astype(str) == str(best_trial)]
+    if best.empty or runs.runs.get("tags.sweep.role", pd.Series(dtype=object)).eq("seed").any():
+        return runs
+    return dataclasses.replace(runs, runs=best.iloc[[0]], source=f"no seed reruns: the best trial ({best_trial}) of "
+                                                              f"study `{runs.study}` alone (n = 1)")
+
+
 def load_run_config(client: MlflowClient, run_id: str) -> RunConfig:
     """The resolved RunConfig a run logged (artifact ``config.yaml``)."""
 

@@ -133,3 +133,19 @@ def test_an_empty_reproduces_tag_is_not_a_reproduction():
     runs.loc[runs["run_id"] == "b", "tags.reproduces"] = None
     chosen = choose_runs(runs, "gru")
     assert chosen is not None and len(chosen.runs) == 2 and chosen.left_out.empty
+
+
+def test_an_arm_without_seed_reruns_is_shown_by_its_best_trials_run_not_the_newest():
+    from bench.report.runs import ArchRuns, best_trial_instead
+
+    frame = pd.DataFrame({
+        "run_id": ["t2", "t1", "t0"], "status": ["FINISHED"] * 3, "tags.arch": ["gru"] * 3,
+        "tags.sweep.role": ["trial"] * 3, "tags.sweep.study": ["s"] * 3, "tags.sweep.trial": ["2", "1", "0"],
+        "metrics.num_parameters": [1107.0, 20100.0, 5000.0],
+        "start_time": pd.to_datetime(["2026-01-03", "2026-01-02", "2026-01-01"]),
+    })
+    newest = ArchRuns("gru", frame.iloc[[0]], "no seed reruns: the newest trial of study `s` alone (n = 1)", "s")
+    chosen = best_trial_instead(newest, frame, best_trial=1)
+    assert list(chosen.runs["run_id"]) == ["t1"] and chosen.values("metrics.num_parameters") == [20100.0]
+    assert "the best trial (1)" in chosen.source
+    assert best_trial_instead(newest, frame, best_trial=7) is newest  # that trial's run did not finish
