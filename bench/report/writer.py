@@ -25,7 +25,7 @@ from bench.report.collect import collect
 from bench.report.inspection import attention_maps, gradient_table, load_run
 from bench.report.render import Document, write_table
 from bench.report.tables import TaskReport, win_matrix
-from bench.tracking.optuna_store import default_storage_url
+from bench.tracking.optuna_store import default_storage_url, redact
 from bench.tracking.store import Tracker, cpu_name, default_tracking_uri
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -170,7 +170,7 @@ def provenance(doc: Document, reports: Sequence[TaskReport], command: str, track
     runs = pd.DataFrame(rows)
     doc.text(f"Report command: `{command}`, generated {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC "
              f"on {_machine()}.")
-    doc.text(f"Runs read from MLflow store `{tracking_uri}`; studies from Optuna storage `{storage}`.")
+    doc.text(f"Runs read from MLflow store `{redact(tracking_uri)}`; studies from Optuna storage `{redact(storage)}`.")
     if not runs.empty:
         versions = [c for c in runs if c.startswith("version.")]
         doc.text("Git commits of the runs: " + ", ".join(f"`{c}`" for c in runs["git_commit"].dropna().unique())

@@ -170,9 +170,15 @@ class WorkerPool:
         env = {**os.environ, "OMP_NUM_THREADS": str(self.threads)}
         if options.devices:
             env["CUDA_VISIBLE_DEVICES"] = physical_device(options.devices[index % len(options.devices)])
+        # The spec holds the storage URL, maybe with a password: in a file only this user can read, never
+        # on the command line (which every local user sees in `ps`); the worker deletes it once read.
+        spec_file = self.log_folder / f"worker-{index}.spec.json"
+        spec_file.unlink(missing_ok=True)
+        with os.fdopen(os.open(spec_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(spec.to_json())
         log = open(self.log_path(index), "a")
         # Own session: Ctrl-C reaches this process only, which then stops each worker exactly once.
-        self.processes[index] = subprocess.Popen([sys.executable, "-m", "bench.sweep.worker", spec.to_json()],
+        self.processes[index] = subprocess.Popen([sys.executable, "-m", "bench.sweep.worker", "--spec-file", str(spec_file)],
                                                  stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         log.close()
 

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import lightning.pytorch as pl
 import optuna
@@ -272,7 +273,12 @@ class Worker:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    spec = WorkerSpec.from_json(argv[0])
+    if argv[:1] == ["--spec-file"]:  # how the coordinator hands it over: never on the command line
+        spec_file = Path(argv[1])
+        spec = WorkerSpec.from_json(spec_file.read_text())
+        spec_file.unlink(missing_ok=True)
+    else:  # the JSON itself, from a coordinator of an earlier version still running
+        spec = WorkerSpec.from_json(argv[0])
     try:
         Worker(spec).run_jobs()
     except TooManyFailures as exc:

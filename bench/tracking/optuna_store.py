@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import urllib.parse
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -41,8 +43,28 @@ Direction = Literal["minimize", "maximize"]
 """Which way a study optimises its objective (the task's target metric)."""
 
 
+STORAGE_ENV = "RNNBENCH_STORAGE"
+"""The Optuna storage URL when ``--storage`` is not given: a URL with a password belongs here (or in
+PostgreSQL's ``~/.pgpass`` / ``PGPASSWORD``), not on a command line every local user can read."""
+
+
 def default_storage_url() -> str:
-    return f"sqlite:///{(bench_home() / 'optuna.db').resolve()}"
+    """``$RNNBENCH_STORAGE``, else the embedded SQLite file beside the MLflow store."""
+    return os.environ.get(STORAGE_ENV) or f"sqlite:///{(bench_home() / 'optuna.db').resolve()}"
+
+
+def redact(url: str) -> str:
+    """``url`` with its password, if any, written as ``***``: for everything printed, logged or written."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    user = f"{parts.username}:" if parts.username else ":"
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}***@{host}"))
 
 
 def study_name(task: str, arch: str, params_budget: int) -> str:
@@ -86,11 +108,12 @@ def open_storage(url: str | None = None, heartbeat: int | None = None, stale_cal
         with file_lock(_lock_path(url, ".create.lock")):  # first creation of the tables races too
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
     except ImportError as exc:
-        raise UsageError(f"--storage {url}: the database driver is missing ({exc}); "
+        raise UsageError(f"--storage {redact(url)}: the database driver is missing ({exc}); "
                          "for PostgreSQL: pip install 'psycopg[binary]'") from None
     except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UsageError(f"cannot use sweep storage {url}: {first[:200]}; start the database or pass another --storage") from None
+        raise UsageError(f"cannot use sweep storage {redact(url)}: {first[:200].replace(url, redact(url))}; "
+                         "start the database or pass another --storage") from None
 
 
 def _lock_path(url: str, suffix: str) -> Path | None:
@@ -189,7 +212,8 @@ def status_table(storage: Any, task: str) -> Any:
             if best is not None else "",
         })
     if not rows:
-        raise UsageError(f"no sweep studies for task {task!r} in {storage.url}; start one with `bench sweep --task {task} --arch ...`")
+        raise UsageError(f"no sweep studies for task {task!r} in {redact(str(storage.url))}; "
+                         f"start one with `bench sweep --task {task} --arch ...`")
     return pd.DataFrame(rows)
 
 

@@ -333,3 +333,52 @@ def test_devices_count_the_gpus_a_scheduler_left_visible(monkeypatch, visible, d
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
     assert [physical_device(d) for d in devices] == expected
+
+
+def test_a_storage_password_is_in_no_process_arguments_no_mlflow_record_and_no_report(tmp_path, isolated_store):
+    """The password of a PostgreSQL storage URL (PostgreSQL on 127.0.0.1, which ignores it under trust
+    authentication): given to `bench sweep` with --storage, it reaches no worker's command line (a worker's
+    spec is a file only its user reads), no MLflow param or tag; given as RNNBENCH_STORAGE, a report shows it
+    redacted."""
+    import os
+    import uuid
+    from pathlib import Path
+
+    import psycopg
+
+    database, password = f"rnnbench_secret_{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+    with psycopg.connect("postgresql://127.0.0.1:5432/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {database}")
+    try:
+        url = f"postgresql://root:{password}@127.0.0.1:5432/{database}"
+        env = {**os.environ, "RNNBENCH_STORAGE": url}
+        sweep = subprocess.Popen([sys.executable, "-m", "bench.cli", "sweep", *TINY, "--arch", "gru", "--trials", "2",
+                                  "--workers", "2", "--max-steps", "300", "--no-early-stop", "--storage", url], cwd=tmp_path,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen_workers, leaks = 0, []
+        while sweep.poll() is None:
+            for proc in Path("/proc").iterdir():
+                try:
+                    arguments = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                if "bench.sweep.worker" in arguments:
+                    seen_workers += 1
+                    if password in arguments:
+                        leaks.append(arguments[:300])
+            time.sleep(0.5)
+        out, err = sweep.communicate()
+        assert sweep.returncode == 0, err
+        assert seen_workers and not leaks
+        assert password not in err
+        assert not list((isolated_store / "sweep-logs").glob("*.spec.json"))  # read, then deleted by each worker
+        for run in mlflow_runs(isolated_store):
+            assert password not in str(run.data.params) + str(run.data.tags)
+        report = subprocess.run([sys.executable, "-m", "bench.cli", "report", "--task", "parity", "--out", "r"],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert report.returncode == 0, report.stderr
+        text = (tmp_path / "r" / "report.md").read_text()
+        assert f"postgresql://root:***@127.0.0.1:5432/{database}" in text and password not in text
+    finally:
+        with psycopg.connect("postgresql://127.0.0.1:5432/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
