@@ -7,13 +7,15 @@ line on stderr and exit code 2; a run that fails after starting exits 1 and is F
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri
 from bench.cli.study import add_study_parser, cmd_study
-from bench.core.errors import RunFailed, UsageError
+from bench.core.errors import RunFailed, Terminated, UsageError, raise_terminated
 
 if TYPE_CHECKING:
     from bench.core.config import RunConfig
@@ -368,6 +370,8 @@ COMMANDS.update(REPORT_COMMANDS)
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    if threading.current_thread() is threading.main_thread():  # SIGTERM (a scheduler, `timeout`) like Ctrl-C
+        signal.signal(signal.SIGTERM, raise_terminated)
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -383,5 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"bench: {exc}; what was running is marked KILLED, and the same command resumes it", file=sys.stderr)
+        return exc.exit_code
 
 

@@ -19,6 +19,28 @@ class RunFailed(Exception):
     exit_code = 1
 
 
+class Terminated(BaseException):
+    """A scheduler (SLURM, ``timeout``, a CI cancel) asked this process to stop with a signal: the run
+    ends KILLED with the signal named, and the process exits 128 + the signal's number. A
+    BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(f"stopped by {self.name}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """A signal handler: turn SIGTERM into :class:`Terminated` wherever the process is."""
+    raise Terminated(signum)
+
+
 class OutOfMemory(UsageError):
     """The run asked for more memory than its device has: the sizes the user chose are the cause, so
     it is a usage error (exit 2); a run already created is recorded as FAILED with this message."""

@@ -24,7 +24,7 @@ import optuna
 from optuna.storages import BaseStorage
 from tqdm.auto import tqdm
 
-from bench.core.errors import RunFailed, UsageError
+from bench.core.errors import RunFailed, Terminated, UsageError
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
 from bench.sweep.jobs import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
@@ -285,7 +285,7 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
             ended = pool.poll(write)
             if len(ended) == len(pool.processes):
                 break
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):  # Ctrl-C, or SIGTERM from a scheduler: the workers stop too
         bar.close()
         print("bench: stopping the workers (their running trials are marked failed)...", file=sys.stderr)
         pool.stop()

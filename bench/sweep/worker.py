@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -30,7 +31,7 @@ from optuna.samplers import BaseSampler
 from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import FrozenTrial, TrialState
 
-from bench.core.errors import RunFailed, UsageError
+from bench.core.errors import RunFailed, Terminated, UsageError, raise_terminated
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
 from bench.core.resolve import resolve
@@ -246,6 +247,9 @@ class Worker:
         except KeyboardInterrupt:
             self._fail_reason(trial, "interrupted (Ctrl-C)")
             raise
+        except Terminated as exc:
+            self._fail_reason(trial, f"its worker was {exc}; retried")
+            raise
         except TrackingUnavailable as exc:
             self._fail_reason(trial, str(exc))
             unreachable = exc
@@ -273,6 +277,7 @@ class Worker:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, raise_terminated)  # its trial failed with the reason, its run KILLED
     if argv[:1] == ["--spec-file"]:  # how the coordinator hands it over: never on the command line
         spec_file = Path(argv[1])
         spec = WorkerSpec.from_json(spec_file.read_text())
@@ -289,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Terminated as exc:
+        print(f"bench worker: {exc}", file=sys.stderr)
+        return exc.exit_code
     return 0
 
 

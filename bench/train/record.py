@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from bench.core.config import RunConfig
-from bench.core.errors import RunFailed, UsageError
+from bench.core.errors import RunFailed, Terminated, UsageError
 from bench.tracking.logger import MLflowMetricsLogger
 from bench.tracking.store import Tracker, git_commit, machine_name, package_versions
 from bench.train.checkpoints import MLflowCheckpoints, prepare_resume
@@ -69,9 +70,18 @@ class TrackedRun:
         trial): the run ends FINISHED with the tag ``stopped_by``, and the exception goes on."""
         try:
             yield
-        except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl-C into sys.exit(1)
+        except Terminated as exc:
+            self._end_quietly("KILLED", str(exc))
+            raise
+        except KeyboardInterrupt:
             self._end_quietly("KILLED", "interrupted (Ctrl-C)")
             raise
+        except SystemExit as exc:
+            if type(exc).__name__ == "SIGTERMException":  # Lightning's own SIGTERM handling (no handler of ours)
+                self._end_quietly("KILLED", "stopped by SIGTERM")
+                raise Terminated(signal.SIGTERM) from None
+            self._end_quietly("KILLED", "interrupted (Ctrl-C)")  # Lightning turns Ctrl-C into sys.exit(1)
+            raise KeyboardInterrupt from None
         except (RunFailed, UsageError) as exc:  # the reason is the message, already one line
             self._end_quietly("FAILED", str(exc))
             raise

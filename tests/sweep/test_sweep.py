@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import mlflow
 import optuna
@@ -175,13 +176,18 @@ def test_a_trial_whose_loss_becomes_nan_fails_with_its_reason_and_the_study_goes
     assert "RUNNING" not in {r.info.status for r in mlflow_runs(isolated_store)}
 
 
-def test_ctrl_c_stops_the_workers_cleanly_and_the_same_command_resumes(tmp_path, isolated_store, space_file):
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_the_workers_cleanly_and_the_same_command_resumes(tmp_path, isolated_store, space_file,
+                                                                               stop, code):
     args = [*TINY, "--arch", "gru", "--trials", "2", "--max-steps", "600", "--no-early-stop", "--space", space_file]
     sweep = start_sweep(tmp_path, *args)
     wait_for_running_trial(sweep, isolated_store, "parity/gru/params=any")
-    sweep.send_signal(signal.SIGINT)
+    sweep.send_signal(stop)
     out, err = sweep.communicate(timeout=120)
-    assert sweep.returncode == 130, err
+    assert sweep.returncode == code, err
+    if stop == signal.SIGTERM:  # a scheduler's stop: said in one line, and no worker trains on as an orphan
+        assert "bench: stopped by SIGTERM" in err.splitlines()[-1]
+        assert not [p for p in Path("/proc").glob("[0-9]*") if _is_worker_of(p, isolated_store)]
     interrupted = study(isolated_store, "parity/gru/params=any").trials
     assert "RUNNING" not in states(interrupted)
     statuses = {r.info.status for r in mlflow_runs(isolated_store)}
@@ -199,6 +205,15 @@ def test_ctrl_c_stops_the_workers_cleanly_and_the_same_command_resumes(tmp_path,
     (["--devices", "gpu0"], "give CUDA device numbers"),
     (["--arch", "gru,lstmm"], "unknown architecture 'lstmm'"),
 ])
+def _is_worker_of(proc, isolated_store) -> bool:
+    try:
+        arguments = (proc / "cmdline").read_bytes().decode(errors="replace")
+        environ = (proc / "environ").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return "bench.sweep.worker" in arguments and str(isolated_store) in environ
+
+
 def test_bad_sweep_requests_are_one_line_errors(bench_main, usage_error, args, message):
     usage_error(bench_main("sweep", "--task", "parity", "--arch", "gru", *args), message)
 
