@@ -46,7 +46,7 @@ class Chung2014(Study):
                        cost="about 30 s", differs="20 updates a run: checks the machinery, says nothing."),
         "laptop": Scale(trials=6, seeds=3, max_seeds=12, train={"max_steps": 1500, "patience": 8},
                         experiments=("jsb", "nottingham", "speech"),
-                        cost="measured: 25 min with 2 workers on a 2-core CPU (81 runs)",
+                        cost="measured: 36 min with 2 workers on a 2-core CPU (111 runs, seeds to 9)",
                         differs="6 trials per arm (the paper tuned more), at most 1,500 updates a run, 3 to 12 seeds; "
                                 "MuseData and Piano-midi.de left out (too long for a laptop); speech is the "
                                 "repository's 20 utterances, not the paper's Ubisoft sets."),

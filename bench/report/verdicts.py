@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -204,10 +205,18 @@ def judge_equivalent(statement: str, a: str, b: str, samples: Mapping[str, tuple
     return verdict
 
 
+def _settled(evidence: Sequence[str], outcome: Outcome) -> tuple[str, ...]:
+    """A decided claim adds no seeds: its open experiments are not looked at again, and say so."""
+    if outcome == "undecided":
+        return tuple(evidence)
+    return tuple(re.sub(r"; the next look at \d+ seeds per arm", "; not looked at again: the claim was decided", e)
+                 for e in evidence)
+
+
 def _verdict(statement: str, outcome: Outcome, decisions: Mapping[str, Decision], samples: Mapping[str, object],
              arms: Sequence[str]) -> ClaimVerdict:
     a, b = arms[0], arms[1]
-    evidence = tuple(f"{name}: {describe(d, a, b)}" for name, d in decisions.items()) + tuple(_unjudged(samples))
+    evidence = _settled([f"{name}: {describe(d, a, b)}" for name, d in decisions.items()], outcome) + tuple(_unjudged(samples))
     undecided = outcome == "undecided"
     return ClaimVerdict(statement, outcome, evidence, len(decisions), len(samples), tuple(decisions.items()),
                         _wants(decisions, arms) if undecided else (), _why_open(decisions) if undecided else "")
@@ -291,7 +300,7 @@ def judge_closes_gap(statement: str, arm: str, baseline: str, target: str, fract
                          "no practical difference" if found and "undecided" not in found else "undecided")
     open_ = {k: d for k, d in decisions.items() if outcomes[k] == "undecided"}
     undecided = combined == "undecided"
-    return ClaimVerdict(statement, combined, (*evidence, *_unjudged(samples)), len(found), len(samples),
+    return ClaimVerdict(statement, combined, (*_settled(evidence, combined), *_unjudged(samples)), len(found), len(samples),
                         tuple(decisions.items()), _wants(open_, (arm, baseline, target)) if undecided else (),
                         _why_open(open_) if undecided else "")
 

@@ -169,3 +169,13 @@ def test_a_looks_confidence_is_written_as_a_reader_writes_it():
 
     assert [confidence(x) for x in (0.05, 0.01, 0.001, 1.6e-5, 0.0424, 0.00305)] == [
         "95%", "99%", "99.9%", "99.998%", "95.8%", "99.7%"]
+
+
+def test_a_decided_claim_does_not_promise_its_open_experiments_another_look():
+    alike = (seeds([8.4, 8.4, 8.4]), seeds([8.4, 8.4, 8.4]))  # constant and equal: alike at the first look
+    open_pair = (seeds([8.40, 8.50, 8.45]), seeds([8.48, 8.52, 8.44]))
+    verdict = judge_no_consistent_winner("s", "gru", "lstm", {"jsb": alike, "speech": open_pair}, MIN, DESIGN,
+                                         {"jsb": 0.1, "speech": 0.02})
+    assert verdict.outcome == "reproduced" and verdict.wants == ()
+    speech = next(e for e in verdict.evidence if e.startswith("speech"))
+    assert "not looked at again: the claim was decided" in speech and "the next look" not in speech
