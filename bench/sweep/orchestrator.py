@@ -163,7 +163,7 @@ class WorkerPool:
         options = self.options
         spec = WorkerSpec(
             jobs=self.jobs, storage=options.storage, tracking_uri=options.tracking_uri, heartbeat=options.heartbeat,
-            sampler=options.sampler, pruner=options.pruner, sampler_seed=10007 * self.seed + 1000 * self.restarts + index,
+            sampler=options.sampler, pruner=options.pruner, sampler_seed=10007 * self.seed,
             threads=self.threads, device="cuda:0" if options.devices else None,
             max_failures=options.max_failures or max(10, options.trials),
         )

@@ -63,6 +63,11 @@ def make_sampler(name: str, seed: int) -> BaseSampler:
     return optuna.samplers.TPESampler(seed=seed)
 
 
+def trial_seed(sampler_seed: int, number: int) -> int:
+    """The seed of trial ``number``'s sampling: the sweep's, mixed with the trial's number."""
+    return (sampler_seed * 1_000_003 + number) % 2**32
+
+
 def make_pruner(name: str, max_steps: int, eval_every: int) -> BasePruner:
     """Median (Optuna's default rule) after 5 trials and a quarter of the steps, Hyperband, or none."""
 
@@ -213,6 +218,10 @@ class Worker:
         try:
             trial.set_user_attr("worker", self.name)
             base = study.user_attrs[ATTR_BASE]
+            # Sampled with a generator seeded by the trial's number, which the storage hands out once per
+            # study: two machines running the same sweep (worker 0 on each, the same sampler seed) draw
+            # different configurations, and one worker's sweep draws the same ones every time it is rerun.
+            study.sampler = make_sampler(self.spec.sampler, trial_seed(self.spec.sampler_seed, trial.number))
             values = suggest(trial, study.user_attrs.get("rnnbench.space") or {})
             overrides = as_overrides(values)
             if self.spec.device:

@@ -397,3 +397,36 @@ def test_a_storage_password_is_in_no_process_arguments_no_mlflow_record_and_no_r
     finally:
         with psycopg.connect("postgresql://127.0.0.1:5432/postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+def test_the_same_sweep_started_twice_at_once_makes_the_trials_asked_and_repeats_none(tmp_path, isolated_store, space_file):
+    """The README's many-machines recipe on one box: two `bench sweep` of one study (one worker each, so
+    both workers are worker 0 with the same sampler seed) share the work without drawing a configuration twice."""
+    args = [*TINY, "--arch", "gru", "--trials", "4", "--workers", "1", "--max-steps", "400", "--no-early-stop",
+            "--space", space_file]  # long enough that the two sweeps' trials overlap
+    sweeps = [start_sweep(tmp_path, *args) for _ in range(2)]
+    for sweep in sweeps:
+        _, err = sweep.communicate(timeout=600)
+        assert sweep.returncode == 0, err
+    trials = study(isolated_store, "parity/gru/params=any").trials
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    assert len(complete) >= 4
+    drawn = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(drawn)) == len(drawn), drawn
+
+
+def test_a_one_worker_sweep_draws_the_same_configurations_when_rerun_from_scratch(tmp_path, monkeypatch, space_file):
+    import shutil
+
+    args = [*TINY, "--arch", "gru", "--trials", "3", "--workers", "1", "--max-steps", "30", "--space", space_file]
+    drawn = []
+    for attempt in range(2):
+        home = tmp_path / f"home{attempt}"
+        monkeypatch.setenv("RNNBENCH_HOME", str(home))
+        result = subprocess.run([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        found = optuna.load_study(study_name="parity/gru/params=any", storage=f"sqlite:///{home}/optuna.db").trials
+        drawn.append([sorted(t.params.items()) for t in found])
+        shutil.rmtree(home / "mlruns", ignore_errors=True)
+    assert drawn[0] == drawn[1]
