@@ -23,7 +23,8 @@ EPILOG = """examples:
 
 Seeds are added in rounds: the first look's seeds per arm, then every claim judged, then more seeds
 only for the arms of undecided claims, up to the scale's cap (--max-seeds), under a group-sequential
-design that keeps false verdicts at 5% (results/decision_rule.md). The same command resumes.
+design that keeps false verdicts of one comparison at 5% (results/decision_rule.md). The same
+command resumes.
 A report at another scale than laptop goes to .bench/reports/ unless --out says otherwise, and never
 replaces a report of another scale without --replace.
 """

@@ -164,8 +164,10 @@ def test_a_trial_whose_loss_becomes_nan_fails_with_its_reason_and_the_study_goes
     space = tmp_path / "nan.yaml"
     space.write_text("train.lr: {type: categorical, choices: [1.0e+38, 0.01]}\n"
                      "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n")
+    # Seed 6: random search draws lr 0.01, 1e38, then 0.01 (each trial's draw is seeded by its number).
     result = bench_cli("sweep", *TINY, "--arch", "gru", "--trials", "2", "--max-steps", "60", "--log-every", "5",
-                       "--optimizer", "sgd", "--clip-grad-norm", "0", "--sampler", "random", "--space", str(space))
+                       "--optimizer", "sgd", "--clip-grad-norm", "0", "--sampler", "random", "--space", str(space),
+                       "--seed", "6")
     assert result.returncode == 0, result.stderr
     trials = study(isolated_store, "parity/gru/params=any").trials
     failed = [t for t in trials if t.state.name == "FAIL"]
@@ -174,6 +176,15 @@ def test_a_trial_whose_loss_becomes_nan_fails_with_its_reason_and_the_study_goes
     assert "non-finite" in failed[0].user_attrs["fail_reason"]
     assert "failed: " in result.stderr  # reported as it happened
     assert "RUNNING" not in {r.info.status for r in mlflow_runs(isolated_store)}
+
+
+def _is_worker_of(proc, isolated_store) -> bool:
+    try:
+        arguments = (proc / "cmdline").read_bytes().decode(errors="replace")
+        environ = (proc / "environ").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return "bench.sweep.worker" in arguments and str(isolated_store) in environ
 
 
 @pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -205,15 +216,6 @@ def test_ctrl_c_or_sigterm_stops_the_workers_cleanly_and_the_same_command_resume
     (["--devices", "gpu0"], "give CUDA device numbers"),
     (["--arch", "gru,lstmm"], "unknown architecture 'lstmm'"),
 ])
-def _is_worker_of(proc, isolated_store) -> bool:
-    try:
-        arguments = (proc / "cmdline").read_bytes().decode(errors="replace")
-        environ = (proc / "environ").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return "bench.sweep.worker" in arguments and str(isolated_store) in environ
-
-
 def test_bad_sweep_requests_are_one_line_errors(bench_main, usage_error, args, message):
     usage_error(bench_main("sweep", "--task", "parity", "--arch", "gru", *args), message)
 
