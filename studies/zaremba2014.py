@@ -30,7 +30,7 @@ class Zaremba2014(Study):
                        options={"programs": {"length": 1, "nesting": 1}}, cost="about 40 s",
                        differs="length 1, nesting 1, 20 updates: checks the machinery."),
         "laptop": Scale(trials=2, seeds=3, max_seeds=12, train={"max_steps": 2000, "eval_size": 500},
-                        cost="about 1.5 h with 2 workers on a 2-core CPU",
+                        cost="measured: 38 min with 2 workers on a 2-core CPU (38 runs, seeds to 9)",
                         differs="target length 2, nesting 2 (the paper: up to 9 and 4), one LSTM layer of 128 (the "
                                 "paper: two of 400), Adam, at most 2,000 updates, 2 trials per arm."),
         "paper": Scale(trials=10, seeds=5, train={"max_steps": 100_000}, options={"programs": {"length": 6, "nesting": 3}},
