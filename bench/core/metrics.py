@@ -100,3 +100,10 @@ def standard_metrics(kind: OutputKind, outputs: Tensor, targets: Tensor, mask: T
     seq_correct = (correct | ~mask).all(-1)
     result["seq_acc"] = (seq_correct.sum().to(losses.dtype), batch)
     return result
+
+
+def reaches(value: float, target: float, mode: str) -> bool:
+    """Whether ``value`` meets ``target`` (``mode`` min: at or below it), with the float32 slack
+    a float32 metric is compared with."""
+    nudge = 1e-6 * max(1.0, abs(target))
+    return value <= target + nudge if mode == "min" else value >= target - nudge

@@ -17,6 +17,7 @@ from typing import Literal
 import optuna
 import pandas as pd
 
+from bench.core.metrics import reaches
 from bench.core.study import Beats, Claim, ClosesGap, Equivalent, MostImportant, NoConsistentWinner, Scale, Study
 from bench.report.sequential import Design
 from bench.report.tables import TaskReport
@@ -82,12 +83,17 @@ def arm_values(report: TaskReport | str, arm: str, metric: str, success: bool = 
 
 
 def neither_learned(report: TaskReport, arms: Sequence[str]) -> str | None:
-    """Why ``arms`` did not learn the task in ``report`` — no seed of either reached its target — or
-    None if one did (or the runs do not say)."""
+    """Why ``arms`` did not learn the task in ``report`` — no seed of either reached its target, in
+    validation during training or on test at the end — or None if one did (or the runs do not say).
+    Runs logged before ``steps_to_target`` was counted without early stopping say it by their test
+    score alone."""
     chosen = [report.arch_runs[arm] for arm in arms if arm in report.arch_runs]
     if len(chosen) < len(arms) or any("metrics.steps" not in runs.runs for runs in chosen):
         return None
     if any(runs.values("metrics.steps_to_target") for runs in chosen):
+        return None
+    tested = [v for runs in chosen for v in runs.values(f"metrics.test/{report.metric}")]
+    if any(reaches(v, report.target_value, report.mode) for v in tested):
         return None
     reasons = [str(r) for runs in chosen for r in runs.runs.get("tags.stop_reason", pd.Series(dtype=object)).dropna()]
     if any(r.startswith("target reached") for r in reasons):  # runs logged before steps_to_target counted these

@@ -101,7 +101,7 @@ class TrackedRun:
             "steps": result.steps,
             "train_seconds": result.seconds,
             **result.data_statistics,
-            **({"steps_to_target": result.steps} if result.stop_reason.startswith("target reached") else {}),
+            **({"steps_to_target": result.steps_to_target} if result.steps_to_target is not None else {}),
         }, step=result.steps)
         named = {} if self.role is None else {"mlflow.runName": run_label(self.config, result.num_parameters, self.role)}
         self.tracker.set_tags(self.run_id, {"stop_reason": result.stop_reason, "device": result.device,

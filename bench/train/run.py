@@ -45,6 +45,8 @@ class RunResult:
     stop_reason: str
     device: str
     step_function: str = "fused kernel"
+    steps_to_target: int | None = None
+    """The update at which validation first met the task's target; None if it never did."""
     data_statistics: dict[str, float] = dataclasses.field(default_factory=dict)
     """Facts about the training data, logged once (e.g. a dataset's ``padding_waste``)."""
     model: SequenceModel | None = dataclasses.field(default=None, repr=False, compare=False)
@@ -127,6 +129,7 @@ def fit(
         seconds = model.seconds_trained  # a resumed run's includes the time before its checkpoint
         steps = trainer.global_step
         stop_reason = stopping.restore_best(model, steps)
+        steps_to_target = stopping.steps_to_target(steps)
         trainer.test(model, datamodule=data, verbose=False)
     return RunResult(
         run_id=None,
@@ -135,6 +138,7 @@ def fit(
         steps=steps,
         seconds=seconds,
         stop_reason=stop_reason,
+        steps_to_target=steps_to_target,
         device=str(trainer.strategy.root_device),
         step_function=compiler.decision,
         data_statistics=task.data_statistics(train.batch_size, train.seed),

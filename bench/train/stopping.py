@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 
 from bench.core.config import TrainConfig
+from bench.core.metrics import reaches
 from bench.core.task import Task
 
 
@@ -42,6 +43,30 @@ class BestWeights(Callback):
         self.value, self.step, self.state = state_dict["value"], state_dict["step"], state_dict["state"]
 
 
+class FirstReached(Callback):
+    """The update at which validation first met the task's target, whether or not the run stops
+    there: a run trained to its step limit on purpose (no ``early_stop``) still says whether, and
+    how soon, it learned the task."""
+
+    def __init__(self, monitor: str, target: float, mode: str) -> None:
+        self.monitor, self.target, self.mode = monitor, target, mode
+        self.step: int | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        current = trainer.callback_metrics.get(self.monitor)
+        if self.step is not None or current is None or trainer.sanity_checking:
+            return
+        value = float(current)
+        if reaches(value, self.target, self.mode):
+            self.step = trainer.global_step
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.step = state_dict.get("step")
+
+
 @dataclasses.dataclass
 class Stopping:
     """The stopping callbacks of one run, and the sentence that says why it stopped."""
@@ -52,6 +77,7 @@ class Stopping:
     best: BestWeights | None
     max_steps: int = 0
     max_epochs: int = 0
+    first: FirstReached | None = None
 
     @classmethod
     def for_run(cls, task: Task, train: TrainConfig) -> Stopping:
@@ -69,11 +95,19 @@ class Stopping:
                 check_finite=False,  # a non-finite loss is a failure, raised by the model
             )
         best = BestWeights(monitor, task.target_mode) if train.patience else None
-        return cls(monitor, train.patience, stopper, best, train.max_steps, train.max_epochs)
+        first = FirstReached(monitor, task.target_value, task.target_mode)
+        return cls(monitor, train.patience, stopper, best, train.max_steps, train.max_epochs, first)
 
     @property
     def callbacks(self) -> list[Callback]:
-        return [c for c in (self.stopper, self.best) if c is not None]
+        return [c for c in (self.stopper, self.best, self.first) if c is not None]
+
+    def steps_to_target(self, steps: int) -> int | None:
+        """The update at which validation first met the target (``steps`` when the run stopped
+        there), None if it never did."""
+        if self.reason(steps) == "target reached":
+            return steps
+        return self.first.step if self.first is not None else None
 
     def reason(self, steps: int) -> str:
         """Why training ended after ``steps`` updates: ``target reached``, ``no better ... for N

@@ -17,3 +17,20 @@ def test_seed_runs_that_failed_are_named_in_the_evidence_of_the_claims_on_their_
                                 "speech: 1 seed run(s) of tanh failed or were stopped and are not counted")
     clean = {"jsb": SimpleNamespace(arch_runs={"gru": SimpleNamespace(failed=0)})}
     assert with_failures(verdict, CLAIM, clean) is verdict
+
+
+def test_arms_learned_the_task_when_a_seed_met_the_target_on_test_even_without_steps_to_target():
+    """Runs trained to the step limit before ``steps_to_target`` was counted for them say by their
+    test score whether they learned: one LSTM seed at mse 0.0002 (target 0.01) is not a failure."""
+    import pandas as pd
+
+    from bench.report.runs import ArchRuns
+    from bench.study.judging import neither_learned
+
+    def arm(*mse):
+        return ArchRuns("arm", pd.DataFrame({"metrics.steps": [4000] * len(mse), "metrics.test/mse": list(mse)}), "")
+
+    report = SimpleNamespace(metric="mse", mode="min", target_value=0.01,
+                             arch_runs={"irnn": arm(0.17, 0.16), "lstm": arm(0.0002, 0.17), "tanh": arm(0.17, 0.168)})
+    assert neither_learned(report, ("irnn", "lstm")) is None
+    assert neither_learned(report, ("irnn", "tanh")) == "no seed of either reached the task's target (mse ≤ 0.01)"

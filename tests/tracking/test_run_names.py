@@ -50,3 +50,16 @@ def test_a_run_that_reaches_its_target_logs_when_even_if_early_stopping_restored
     assert result.stop_reason.startswith("target reached"), result.stop_reason
     logged = Tracker().client.get_run(result.run_id).data.metrics
     assert logged["steps_to_target"] == result.steps
+
+
+def test_a_run_trained_past_its_target_without_early_stopping_logs_when_validation_first_met_it(isolated_store):
+    """A study that trains every run to its step limit (``early_stop`` off) still needs to know
+    which runs learned the task: the equivalence guard and the "steps to target" column read it."""
+    config = resolve({"task": {"name": "parity", "length": 3, "score": "all"}, "model": {"arch": "gru", "hidden_size": 8},
+                      "train": {"max_steps": 600, "eval_every": 20, "eval_size": 64, "threads": 1, "lr": 1e-2,
+                                "early_stop": False}})
+    result = run(config, progress=False)
+    assert result.stop_reason == "step limit" and result.steps == 600
+    assert result.steps_to_target is not None and 0 < result.steps_to_target < 600
+    logged = Tracker().client.get_run(result.run_id).data.metrics
+    assert logged["steps_to_target"] == result.steps_to_target
