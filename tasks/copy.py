@@ -46,6 +46,7 @@ class Copy(SyntheticTask):
     target_metric = "seq_acc"
     target_mode = "max"
     target_value = 1.0
+    target_words = "every test sequence copied without an error"
     # LSTM leaves the memoryless plateau at delay 10 within 3,000 steps at Adam 1e-2 (CE 0.26 vs
     # 0.69); at 1e-3 it sat on the plateau for minutes here, as Arjovsky et al. and others report.
     recommended = {"train.lr": 1e-2, "train.max_steps": 3000}

@@ -49,6 +49,7 @@ class Recall(SyntheticTask):
     target_metric = "acc"
     target_mode = "max"
     target_value = 1.0
+    target_words = "every queried value recalled"
     recommended = {"train.lr": 3e-3, "train.max_steps": 3000}
 
     def __init__(self, options: RecallOptions) -> None:

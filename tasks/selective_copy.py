@@ -48,6 +48,7 @@ class SelectiveCopy(SyntheticTask):
     target_metric = "seq_acc"
     target_mode = "max"
     target_value = 1.0
+    target_words = "every test sequence's tokens recalled in order"
     recommended = {"train.lr": 3e-3, "train.max_steps": 3000}
 
     def __init__(self, options: SelectiveCopyOptions) -> None:

@@ -257,6 +257,8 @@ class Speech(SequenceDataset):
         # Below the lowest NLL a clamped Gaussian head can score: never reached, so a run ends on
         # patience or on the step limit.
         self.target_value = k * (0.5 * math.log(2 * math.pi) + LOG_STD_MIN) - 1.0
+        self.target_words = ("none: below the lowest NLL a Gaussian head with clamped log σ can score, so a run ends "
+                             "on patience or on the step limit")
         self.data = prepare(options.data, k)
         self.scale = self.data.scale
         self.baseline_mean = torch.tensor(self.data.baseline_mean, dtype=torch.float32)

@@ -86,6 +86,9 @@ class Task:
     """Validation metric (without split prefix) that says the task is solved, e.g. ``seq_acc``."""
     target_mode: Literal["max", "min"] = "min"
     target_value: float = 0.0
+    target_words: str = ""
+    """What reaching ``target_value`` means, for a report's reader (e.g. "every sequence right", or
+    that it is never reached and runs end on patience)."""
     recommended: ClassVar[dict[str, Any]] = {}
     """Config defaults this task needs to learn in a default run, e.g. ``{"train.lr": 3e-3}``.
     They apply below the YAML file and the command line."""

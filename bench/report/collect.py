@@ -90,10 +90,11 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
     if not chosen:
         raise UsageError(f"no finished runs of {', '.join(wanted)} on task {task!r} in {uri}")
     config = load_run_config(tracker.client, next(iter(chosen.values())).runs["run_id"].iloc[0])
-    metric, mode, target = _target(config)
+    metric, mode, target, words = _target(config)
     empty = pd.DataFrame()
     report = TaskReport(task, name, metric, mode, target, dict(config.task.options), chosen, main=empty,
-                        pairwise=empty, curves=empty, lengths=empty, importance=empty, trials=empty, label=label)
+                        pairwise=empty, curves=empty, lengths=empty, importance=empty, trials=empty, label=label,
+                        target_words=words)
     for arch in wanted:
         if arch not in chosen:
             report.note(1, f"{arch}: no finished runs on this task")
@@ -121,7 +122,7 @@ def _best_trial_number(study: Any) -> int | None:
         return None
 
 
-def _target(config: RunConfig) -> tuple[str, str, float]:
+def _target(config: RunConfig) -> tuple[str, str, float, str]:
     """The task's target metric and direction, from the task built as the run built it (class
     defaults if its data file is gone)."""
 
@@ -130,4 +131,4 @@ def _target(config: RunConfig) -> tuple[str, str, float]:
         task = build_task(config)
     except Exception:
         task = TASKS.get(config.task.name)
-    return task.target_metric, task.target_mode, float(task.target_value)
+    return task.target_metric, task.target_mode, float(task.target_value), task.target_words

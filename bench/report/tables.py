@@ -38,6 +38,8 @@ class TaskReport:
     """Sentences to print in a section (by number): what could not be computed, and why."""
     warnings: list[str] = dataclasses.field(default_factory=list)
     """What makes the comparison unfair (also printed on stderr by ``bench report``)."""
+    target_words: str = ""
+    """What the target means (the task's ``target_words``)."""
     label: str = ""
     """The name headings, tables and figures use (a study's experiment name); default the task."""
 
@@ -85,6 +87,13 @@ def _hyperparameters(runs: ArchRuns, studies: dict[str, Any]) -> str:
     return f"{fixed} (not tuned)"
 
 
+def _registered(runs: ArchRuns, arm: str) -> str:
+    """The registered architecture an arm ran (a study's arm "tanh" runs ``vanilla``): published
+    numbers are filed under that name."""
+    names = runs.runs.get("params.model.arch", pd.Series(dtype=object)).dropna().unique()
+    return str(names[0]) if len(names) == 1 else arm
+
+
 def main_table(report: TaskReport, studies: dict[str, Any]) -> pd.DataFrame:
     """One row per architecture: size, test metric with its CI, how tuned, time, steps to target."""
     rows = []
@@ -98,7 +107,7 @@ def main_table(report: TaskReport, studies: dict[str, Any]) -> pd.DataFrame:
             "parameters": params[0] if len(params) == 1 else (f"{params[0]}–{params[-1]}" if params else None),
             f"test {report.metric}": interval_text(interval),
             "mean": interval.mean, "ci_low": interval.low, "ci_high": interval.high, "sd": interval.sd, "n": interval.n,
-            "published": published_note(report.task, report.options, arch, report.metric,
+            "published": published_note(report.task, report.options, _registered(runs, arch), report.metric,
                                         stats.mean(runs.values("metrics.test/loss"))),
             "hyperparameters": _hyperparameters(runs, studies),
             "seconds per run": f"{stats.mean(seconds):.1f}" + (f" ± {math.sqrt(stats.sample_variance(seconds)):.1f}"
@@ -204,6 +213,12 @@ def length_table(report: TaskReport) -> pd.DataFrame:
     return table if table["length"].nunique() > 1 else table.iloc[0:0]
 
 
+IMPORTANCE_MIN_TRIALS = 10
+"""Fewest complete trials an architecture's importances are shown from. fANOVA fits a random forest
+to the trials; from one trial every parameter gets an equal share and from a handful the ranking
+changes with the forest's seed, so a number shown would read as a finding it is not."""
+
+
 def study_tables(report: TaskReport, studies: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """fANOVA importance of each searched parameter (Greff et al. 2017) and every trial's params and
     objective, per architecture's search study."""
@@ -218,6 +233,10 @@ def study_tables(report: TaskReport, studies: dict[str, Any]) -> tuple[pd.DataFr
             for name, value in trial.params.items():
                 trial_rows.append({"task": report.name, "arch": arch, "trial": trial.number, "state": trial.state.name,
                                    "param": name, "param_value": value, "value": trial.value})
+        if len(complete) < IMPORTANCE_MIN_TRIALS:
+            report.note(5, f"{arch}: no fANOVA importances from {len(complete)} complete trial(s): too few to rank "
+                           f"parameters (shown from {IMPORTANCE_MIN_TRIALS})")
+            continue
         try:
             evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
             importances = optuna.importance.get_param_importances(study, evaluator=evaluator)

@@ -77,8 +77,10 @@ def _task_sections(doc: dict[int, Document], report: TaskReport, client: MlflowC
     options = ", ".join(f"{k}={v}" for k, v in sorted(report.options.items())) or "defaults"
     d = doc[1]
     d.heading(f"{task} ({options})", 3)
-    d.text(f"Test `{report.metric}` ({direction} is better; target {report.target_value:g}), mean ± 95% t-interval "
-           f"half-width over seeds, from MLflow experiment `{report.experiment}`.")
+    target = f"target {report.target_value:g}" + (f": {report.target_words}" if report.target_words else "")
+    d.text(f"Test `{report.metric}` ({direction} is better; {target}), mean ± 95% t-interval "
+           f"half-width over seeds, from MLflow experiment `{report.experiment}`; *seconds per run* is the "
+           "training loop alone, without data preparation, evaluation and logging.")
     d.table(report.main[["arch", f"test {report.metric}"] + MAIN_COLUMNS[1:]])
     d.text("\n".join(f"**{a}**: {r.source}." for a, r in report.arch_runs.items()))
 

@@ -79,7 +79,18 @@ def cost(study: type[Study], scale: str, storage: str | None) -> dict[str, Any]:
                         ends.append(trial.datetime_complete)
                         finished += trial.state != optuna.trial.TrialState.FAIL
     wall = (max(ends) - min(starts)).total_seconds() if starts else 0.0
-    return {"runs": finished, "compute_hours": round(sum(durations) / 3600, 3), "wall_hours": round(wall / 3600, 3)}
+    return {"runs": finished, "compute_hours": round(sum(durations) / 3600, 3), "wall_hours": round(wall / 3600, 3),
+            "compute_seconds": round(sum(durations), 1), "wall_seconds": round(wall, 1)}
+
+
+def duration(seconds: float) -> str:
+    """A duration as a reader says it: seconds under two minutes, minutes under two hours, then hours
+    (a 31 s smoke study is "31 s", not "0.00 hours")."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def budgets(study: type[Study], scale: str) -> str:
@@ -234,8 +245,10 @@ def write_study_report(study: type[Study], asked: str | None, out: Path | None, 
               "no seed reruns (its claims are about the tuning trials)")
     lead.text(f"Scale **{scale}**: {chosen.trials} tuning trial(s) per arm and experiment, {reruns}; {study.sampler} "
               f"search; parameter budget per arm: {budgets(study, scale)}. {chosen.differs}".strip())
-    lead.text(f"**{tally.text()}.** Cost: {spent['runs']} runs, {spent['compute_hours']:.2f} compute hours, "
-              f"{spent['wall_hours']:.2f} wall-clock hours ({spent['wall_hours'] * 60:.0f} min), on "
+    compute = spent.get("compute_seconds", spent["compute_hours"] * 3600)
+    wall = spent.get("wall_seconds", spent["wall_hours"] * 3600)
+    lead.text(f"**{tally.text()}.** Cost: {spent['runs']} runs, {duration(compute)} of compute (the runs' own "
+              f"durations, summed) in {duration(wall)} wall-clock (first start to last end), on "
               f"{'; '.join(machines) or 'an unrecorded machine'}.")
     lead.text(f"Made with `bench study run {study.name} --scale {scale.split('~')[0]} --workers N` (data found as "
               f"`--data NAME=PATH` or under `$RNNBENCH_DATA`; `bench study show {study.name}` lists what it reads), then "

@@ -9,3 +9,17 @@ def test_sequential_mnist_numbers_appear_for_mnist_not_for_the_bundled_digits():
     permuted = published_note("seqmnist", {"data": "/data/mnist.npz", "permuted": True}, "irnn", "acc")
     assert permuted == "82.0% (Cooijmans et al. 2016, permuted MNIST, test acc)"
     assert published_note("seqmnist", {"data": "/data/mnist"}, "mamba", "acc") == "—"
+
+
+def test_a_study_arm_named_otherwise_gets_the_published_number_of_the_architecture_it_ran():
+    """chung2014's "tanh" arm runs ``vanilla``: Bai et al.'s RNN 8.91 on JSB belongs in its row."""
+    import pandas as pd
+
+    from bench.report.runs import ArchRuns
+    from bench.report.tables import TaskReport, main_table
+
+    runs = pd.DataFrame({"params.model.arch": ["vanilla"] * 2, "metrics.test/nll_per_frame": [8.8, 8.9],
+                         "metrics.num_parameters": [1000, 1000], "run_id": ["a", "b"]})
+    report = TaskReport("music", "jsb", "nll_per_frame", "min", 0.0, {"data": "JSB_Chorales.mat"},
+                        {"tanh": ArchRuns("tanh", runs, "")}, *(pd.DataFrame(),) * 6)
+    assert main_table(report, {}).set_index("arch").loc["tanh", "published"] == "8.91 (Bai et al. 2018, test NLL/frame)"

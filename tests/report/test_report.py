@@ -20,6 +20,9 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
+from bench.report.runs import ArchRuns
+from bench.report.tables import IMPORTANCE_MIN_TRIALS, TaskReport, study_tables
+
 # One process builds the sweep for the whole module (see pyproject.toml's pytest options).
 pytestmark = pytest.mark.xdist_group("report-sweep")
 
@@ -68,13 +71,13 @@ def test_the_report_has_every_section_its_figures_and_its_tables(swept):
     positions = [swept.md.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
     figures = sorted(p.name for p in (swept.out / "figures").iterdir())
-    for name in ("curves", "lengths", "importance", "lr-slice", "gradients"):
+    for name in ("curves", "lengths", "lr-slice", "gradients"):
         assert f"addition-{name}.png" in figures and f"addition-{name}.svg" in figures
         assert f"](figures/addition-{name}.png)" in swept.md
     assert swept.html.count("data:image/png;base64,") == swept.md.count("](figures/")  # every figure inline
     for section in SECTIONS:
         assert f"<h2>{section[3:]}</h2>" in swept.html
-    for name in ("main-addition", "pairwise-addition", "win-matrix", "lengths-addition", "importance-addition", "runs"):
+    for name in ("main-addition", "pairwise-addition", "win-matrix", "lengths-addition", "trials-addition", "runs"):
         assert (swept.out / "tables" / f"{name}.csv").exists()
         assert "\\begin{tabular}" in (swept.out / "tables" / f"{name}.tex").read_text()
 
@@ -151,15 +154,37 @@ def test_learning_curves_and_length_generalisation_are_the_logged_metrics(swept)
             assert row["mean"].item() == pytest.approx(expected) and row["count"].item() == 2
 
 
-def test_importance_is_optunas_fanova_on_each_study(swept):
-    importance = table(swept, "importance-addition")
+def test_three_trials_rank_no_parameters_and_the_report_says_how_many_it_had(swept):
+    """fANOVA from a handful of trials ranks by the forest's seed, not by the parameters (from one
+    trial, every parameter gets an equal share): the report shows no ranking and says why."""
+    assert not (swept.out / "tables" / "importance-addition.csv").exists()  # an empty table is not written
+    assert not (swept.out / "figures" / "addition-importance.png").exists()
     for arch in ("gru", "lstm"):
-        study = optuna.load_study(study_name=f"addition/{arch}/params=any", storage=swept.optuna)
+        assert (f"{arch}: no fANOVA importances from 3 complete trial(s): too few to rank parameters "
+                f"(shown from {IMPORTANCE_MIN_TRIALS})") in swept.md
+
+
+@pytest.mark.parametrize("trials", [1, IMPORTANCE_MIN_TRIALS - 1, IMPORTANCE_MIN_TRIALS])
+def test_importance_is_optunas_fanova_from_enough_trials_and_absent_below(trials):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    study.optimize(lambda t: (math.log10(t.suggest_float("lr", 1e-4, 1e-1, log=True)) + 2) ** 2
+                   + 0.01 * t.suggest_float("dropout", 0.0, 0.5), n_trials=trials)
+    report = TaskReport("addition", "addition", "mse", "min", 0.01, {}, {"gru": ArchRuns("gru", pd.DataFrame(), "", "s")},
+                        *(pd.DataFrame(),) * 6)
+    importance, trials_table = study_tables(report, {"s": study})
+    assert len(trials_table) == 2 * trials  # every trial's parameters are listed whatever the count
+    if trials < IMPORTANCE_MIN_TRIALS:
+        assert importance.empty and f"from {trials} complete trial(s)" in report.notes[5][0]
+    else:
         expected = optuna.importance.get_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
-        mine = importance[importance["arch"] == arch].set_index("param")["importance"]
-        assert mine.to_dict() == pytest.approx(expected)
-    assert set(importance[importance["arch"] == "lstm"]["param"]) == {"train.lr", "model.forget_bias"}
+        assert importance.set_index("param")["importance"].to_dict() == pytest.approx(expected)
+        assert max(expected, key=expected.get) == "lr"  # the parameter that matters ranks first
+
+
+def test_the_main_table_says_what_the_target_means_and_what_seconds_per_run_count(swept):
+    assert "target 0.01: the task learned: always answering 1 scores about 0.167" in swept.md
+    assert "*seconds per run* is the training loop alone" in swept.md
 
 
 def test_provenance_names_every_run_its_seed_commit_and_versions(swept):

@@ -34,3 +34,10 @@ def test_arms_learned_the_task_when_a_seed_met_the_target_on_test_even_without_s
                              arch_runs={"irnn": arm(0.17, 0.16), "lstm": arm(0.0002, 0.17), "tanh": arm(0.17, 0.168)})
     assert neither_learned(report, ("irnn", "lstm")) is None
     assert neither_learned(report, ("irnn", "tanh")) == "no seed of either reached the task's target (mse ≤ 0.01)"
+
+
+def test_a_duration_reads_in_the_unit_a_reader_would_say_it():
+    from bench.study.report import duration
+
+    assert [duration(s) for s in (31, 119.4, 120, 4000, 7200, 6666 * 3)] == ["31 s", "119 s", "2 min", "67 min",
+                                                                             "2.0 h", "5.6 h"]

@@ -4,9 +4,11 @@ import json
 import os
 from pathlib import Path
 
+import optuna
 import pytest
 
 from bench.core.registry import STUDIES
+from bench.study.report import duration
 from bench.tracking.store import Tracker
 from tasks._piano_rolls import random_rolls, write_mat
 from tasks._wav import write_wav
@@ -58,6 +60,13 @@ def test_every_study_runs_at_smoke_scale_and_its_report_judges_every_claim(name,
     assert all(c["outcome"] in VERDICTS for c in summary["claims"])
     assert all(c["judged"] >= 1 for c in summary["claims"]), summary["claims"]  # each rests on a run
     text = (folder / "report.md").read_text()
+    storage = f"sqlite:///{os.environ['RNNBENCH_HOME']}/optuna.db"  # the cost is the runs' own durations, summed
+    spent = sum((t.datetime_complete - t.datetime_start).total_seconds()
+                for s in optuna.get_all_study_names(storage) if f"/{name}/smoke/" in s
+                for t in optuna.load_study(study_name=s, storage=storage).get_trials(deepcopy=False)
+                if t.datetime_start and t.datetime_complete)
+    assert spent > 0 and summary["compute_seconds"] == pytest.approx(spent, abs=0.1)
+    assert f"{duration(summary['compute_seconds'])} of compute" in text and "0.00 compute hours" not in text
     assert "## Claims and verdicts" in text and "## Ours vs the paper" in text and "## 1. Main results" in text
     assert "## Would another tuning budget or reporting rule say otherwise?" in text
     if any(not hasattr(c, "parameter") for c in study.claims):  # comparisons: the peers' rules beside ours
