@@ -127,7 +127,8 @@ def plan(study: type[Study], scale: str, data: Mapping[str, Path], folder: Path 
         for arm in study.arms:
             config = arm_config(study, scale, experiment, arm, path, overrides)
             suffix = f"{study.name}/{scale}/{experiment.name}/{arm.label}"
-            one = plan_study(config, search_space(study, scale, arm), suffix, experiment=mlflow_experiment(study))
+            one = plan_study(config, search_space(study, scale, arm), suffix, experiment=mlflow_experiment(study),
+                             tags={"study.experiment": experiment.name, "study.arm": arm.label})
             expected = optuna_study_name(study, scale, experiment, arm)
             if one.name != expected:  # the report finds runs by this name: the two must agree
                 raise RuntimeError(f"sweep study {one.name!r} is not the expected {expected!r}")

@@ -24,6 +24,8 @@ class Job:
     """For the seed reruns: the search study whose best configuration this study reruns per seed."""
     experiment: str | None = None
     """The MLflow experiment of its runs (default: the task's name)."""
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Tags every run of the job carries besides the sweep's own (a study's experiment and arm)."""
 
 
 @dataclasses.dataclass

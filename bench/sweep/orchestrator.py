@@ -58,6 +58,8 @@ class StudyPlan:
     config: RunConfig
     experiment: str | None = None
     """The MLflow experiment of its runs (default: the task's name; a study's runs go to the study's)."""
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Tags each of its runs carries (a study's experiment and arm: columns of the MLflow runs table)."""
 
     @property
     def seeds_name(self) -> str:
@@ -80,7 +82,7 @@ class SweepOptions:
 
 
 def plan_study(config: RunConfig, space_overrides: dict[str, Any] | None, suffix: str = "",
-               experiment: str | None = None) -> StudyPlan:
+               experiment: str | None = None, tags: dict[str, str] | None = None) -> StudyPlan:
     """The study for one resolved config: its name, the direction of the task's target, its space
     (and the MLflow experiment of its runs, default the task's name)."""
 
@@ -89,7 +91,7 @@ def plan_study(config: RunConfig, space_overrides: dict[str, Any] | None, suffix
                         space_overrides)
     name = study_name(config.task.name, config.model.arch, config.model.params) + (f"/{suffix}" if suffix else "")
     direction: Direction = "maximize" if task.target_mode == "max" else "minimize"
-    return StudyPlan(config.model.arch, name, direction, space, config, experiment)
+    return StudyPlan(config.model.arch, name, direction, space, config, experiment, dict(tags or {}))
 
 
 def _base_config(config: Any) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def prepare(plans: list[StudyPlan], options: SweepOptions) -> Any:
                 parent = tracker.start_run(
                     plan.experiment or plan.config.task.name, plan.name, plan.config.flat(),
                     {"sweep.study": plan.name, "sweep.role": "parent", "task": plan.config.task.name,
-                     "arch": plan.arch, "mlflow.source.name": "bench sweep"},
+                     "arch": plan.arch, "mlflow.source.name": "bench sweep", **plan.tags},
                     plan.config.to_yaml())
                 study.set_user_attr(ATTR_PARENT_RUN, parent)
     return storage
@@ -139,9 +141,10 @@ class WorkerPool:
     def __init__(self, plans: list[StudyPlan], options: SweepOptions) -> None:
         self.options = options
         self.seed = plans[0].config.train.seed
-        self.jobs = [Job(p.name, options.trials, p.direction, experiment=p.experiment) for p in plans]
+        self.jobs = [Job(p.name, options.trials, p.direction, experiment=p.experiment, tags=p.tags) for p in plans]
         if options.seeds:
-            self.jobs += [Job(p.seeds_name, options.seeds, p.direction, seeds_of=p.name, experiment=p.experiment)
+            self.jobs += [Job(p.seeds_name, options.seeds, p.direction, seeds_of=p.name, experiment=p.experiment,
+                              tags=p.tags)
                           for p in plans]
         self.log_folder = bench_home() / "sweep-logs"
         self.log_folder.mkdir(parents=True, exist_ok=True)

@@ -242,7 +242,7 @@ class Worker:
                 on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
                 tags={"mlflow.parentRunId": study.user_attrs.get(ATTR_PARENT_RUN) or "",
                       "sweep.study": job.study.removesuffix("/seeds"), "sweep.role": role,
-                      "sweep.trial": trial.number, "mlflow.source.name": "bench sweep"},
+                      "sweep.trial": trial.number, "mlflow.source.name": "bench sweep", **job.tags},
             )
             value = result.metrics[monitor]
             test_key = monitor.replace("val/", "test/", 1)

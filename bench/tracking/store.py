@@ -149,6 +149,12 @@ RUNS_VIEW = "rnnbench"
 """The key of the UI view (columns, sort) every experiment gets: ``bench ui`` prints its URL."""
 
 
+SHOWN_TAGS = ("study.experiment", "study.arm")
+"""Run tags the runs table shows as columns (the UI groups them under "Tags") where runs carry them:
+a study's experiment holds several tasks and data sets, and these say which of them, and which arm,
+a run is."""
+
+
 def ui_column(key: str) -> str:
     """``metrics.test/loss`` → the UI's column key ``metrics.`test/loss```."""
     kind, _, name = key.partition(".")

@@ -18,7 +18,7 @@ import torch
 from bench.core.config import RunConfig
 from bench.core.errors import RunFailed, Terminated, UsageError
 from bench.tracking.logger import MLflowMetricsLogger
-from bench.tracking.store import Tracker, git_commit, machine_name, package_versions
+from bench.tracking.store import SHOWN_TAGS, Tracker, git_commit, machine_name, package_versions
 from bench.train.checkpoints import MLflowCheckpoints, prepare_resume
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class TrackedRun:
     config: RunConfig
     checkpoint: str | None = None
     experiment: str = ""
+    shown: tuple[str, ...] = ()
+    """The tags of :data:`SHOWN_TAGS` this run carries, shown as columns of the runs table."""
     role: str | None = None
     """Set when the run's name is :func:`run_label`'s with this role: the parameter count then
     replaces the budget in it."""
@@ -61,7 +63,8 @@ class TrackedRun:
                                        {**standard_tags(config), **(tags or {})}, config.to_yaml())
         return cls(tracker, run_id, MLflowMetricsLogger(tracker, run_id, already_logged=logged),
                    MLflowCheckpoints(tracker, run_id, config, config.train.checkpoint_every), config, checkpoint,
-                   experiment or config.task.name, None if run_name or resume else role)
+                   experiment or config.task.name, tuple(k for k in SHOWN_TAGS if k in (tags or {})),
+                   None if run_name or resume else role)
 
     @contextlib.contextmanager
     def closing(self, stop_exceptions: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
@@ -111,7 +114,7 @@ class TrackedRun:
             task = result.model.task
             with contextlib.suppress(Exception):  # the UI's view is a convenience: it never fails a run
                 self.tracker.show_in_runs_table(
-                    self.experiment, ["params.model.arch", "metrics.num_parameters",
+                    self.experiment, [*(f"tags.{k}" for k in self.shown), "params.model.arch", "metrics.num_parameters",
                                       f"metrics.test/{task.target_metric}", "metrics.train_seconds"],
                     f"metrics.test/{task.target_metric}", ascending=task.target_mode == "min")
 

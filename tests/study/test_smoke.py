@@ -9,7 +9,7 @@ import pytest
 
 from bench.core.registry import STUDIES
 from bench.study.report import duration
-from bench.tracking.store import Tracker
+from bench.tracking.store import RUNS_VIEW, Tracker
 from tasks._piano_rolls import random_rolls, write_mat
 from tasks._wav import write_wav
 
@@ -84,5 +84,11 @@ def test_every_study_runs_at_smoke_scale_and_its_report_judges_every_claim(name,
     replaced = bench_main("study", "report", name, "--out", str(committed))
     assert replaced.returncode == 2 and "holds the report of" in replaced.stderr and "--replace" in replaced.stderr
     client = Tracker().client  # the study's runs are in its own MLflow experiment, not the task's
-    assert client.get_experiment_by_name(name) is not None
+    experiment = client.get_experiment_by_name(name)
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])  # each says which experiment and arm it is, as columns
+    assert {r.data.tags.get("study.experiment") for r in runs} == ran_experiments
+    assert {r.data.tags.get("study.arm") for r in runs} == {a.label for a in study.arms}
+    view = json.loads(experiment.tags[f"mlflow.sharedViewState.{RUNS_VIEW}"])
+    assert view["selectedColumns"][:2] == ["tags.`study.experiment`", "tags.`study.arm`"]
     assert all(client.get_experiment_by_name(e.task) is None for e in study.experiments)

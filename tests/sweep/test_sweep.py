@@ -303,7 +303,7 @@ def test_k_workers_per_device_are_pinned_k_to_each_device_with_cuda_visible_devi
             started.append(env)
 
     monkeypatch.setattr(sweep.subprocess, "Popen", FakePopen)
-    plan = types.SimpleNamespace(name="parity/gru/params=any", direction="maximize", experiment=None,
+    plan = types.SimpleNamespace(name="parity/gru/params=any", direction="maximize", experiment=None, tags={},
                                  config=resolve({"task": {"name": "parity"}}))
     workers = sweep.worker_count(0, 2, ["0", "1"])
     pool = sweep.WorkerPool([plan], sweep.SweepOptions(workers=workers, devices=["0", "1"]))

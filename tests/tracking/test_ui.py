@@ -38,6 +38,20 @@ def tiny_runs() -> dict[str, object]:
     return runs
 
 
+def study_runs() -> dict[str, object]:
+    """Two runs of one study's experiment on different data, tagged as a study's runs are."""
+    from bench.core.resolve import resolve
+    from bench.train.run import run
+
+    runs = {}
+    for experiment, length in (("short", 3), ("long", 5)):
+        config = resolve({"task": {"name": "parity", "length": length}, "model": {"arch": "gru", "hidden_size": 8},
+                          "train": {"max_steps": 10, "eval_every": 10, "eval_size": 32, "threads": 1}})
+        runs[experiment] = run(config, experiment="mystudy", progress=False,
+                               tags={"study.experiment": experiment, "study.arm": f"gru-{experiment}"})
+    return runs
+
+
 def shown_name(arch: str, result) -> str:
     """The name a run gets without --run-name: what it is."""
     return f"{arch} · {result.num_parameters / 1000:.1f}k params · seed 0"
@@ -87,6 +101,7 @@ def test_the_runs_table_and_the_comparison_page_show_each_architecture_and_its_t
     from bench.tracking.ui import compare_url
 
     runs = tiny_runs()
+    in_study = study_runs()
     from bench.tracking.store import Tracker
 
     experiment = Tracker().client.get_experiment_by_name("parity").experiment_id
@@ -137,6 +152,18 @@ def test_the_runs_table_and_the_comparison_page_show_each_architecture_and_its_t
             assert arch in cells and str(result.num_parameters) in cells, (arch, cells)
             assert any(n == pytest.approx(result.metrics["test/seq_acc"]) for n in numbers), (arch, numbers)
         driver.save_screenshot(str(tmp_path / "runs-table.png"))
+
+        # A study's experiment holds several data sets: its runs table says which each run is on.
+        (study_page,) = [line.split(": ", 1)[1].strip() for line in printed if line.strip().startswith("mystudy: ")]
+        driver.set_window_size(2600, 1600)  # the grid draws only the columns in view
+        driver.get(study_page)
+        WebDriverWait(driver, 90).until(lambda d: "gru-long" in body(d) and "gru-short" in body(d))
+        headers = [e.get_attribute("textContent").strip() for e in driver.find_elements(By.XPATH, "//*[@role='columnheader']")]
+        assert "study.experiment" in headers and "study.arm" in headers, headers
+        cells = body(driver).split("Training runs", 1)[1].splitlines()
+        for experiment, result in in_study.items():  # the same run name twice: the columns tell them apart
+            assert shown_name("gru", result) in cells and experiment in cells and f"gru-{experiment}" in cells, cells
+        driver.save_screenshot(str(tmp_path / "study-runs-table.png"))
     finally:
         if driver is not None:
             driver.quit()
