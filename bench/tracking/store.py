@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import platform
+import re
 import sqlite3
 import subprocess
 import time
@@ -195,6 +196,9 @@ class Tracker:
             raise UsageError(str(exc)) from None
         except Exception as exc:  # MLflow raises many kinds for a bad URI or a dead server
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if re.search(r"error code (401|403)\b", first_line):  # a server with MLflow's basic auth on
+                raise UsageError(f"tracking server {self.uri} refused the login (HTTP {first_line.split('error code ')[1][:3]}): "
+                                 "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user it knows") from None
             raise UsageError(
                 f"cannot use tracking store {self.uri}: {first_line[:200]}; "
                 "start the server or pass a different --tracking-uri"

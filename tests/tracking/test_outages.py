@@ -113,3 +113,38 @@ def test_patience_zero_fails_at_once_and_the_environment_sets_it(monkeypatch, sl
     assert outages.patience_seconds() == 45
     monkeypatch.setenv("RNNBENCH_TRACKING_PATIENCE", "soon")
     assert outages.patience_seconds() == outages.DEFAULT_PATIENCE
+
+
+def test_a_server_that_asks_for_a_login_says_which_variables_give_it_at_once():
+    """MLflow's basic auth (`mlflow server --app-name basic-auth`) answers 401 without credentials:
+    not an outage to wait out, and not "start the server"."""
+    import http.server
+    import threading
+    import time
+
+    from bench.core.errors import UsageError
+    from bench.tracking.store import Tracker
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="mlflow"')
+            self.end_headers()
+            self.wfile.write(b"You are not authenticated.")
+
+        do_POST = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(UsageError) as error:
+            Tracker(f"http://127.0.0.1:{server.server_port}")
+        assert "refused the login (HTTP 401)" in str(error.value)
+        assert "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD" in str(error.value)
+        assert time.monotonic() - start < 30
+    finally:
+        server.shutdown()
