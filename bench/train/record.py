@@ -53,18 +53,21 @@ class TrackedRun:
         ``resume`` reopened, with its newest checkpoint downloaded into ``folder``."""
         checkpoint: str | None = None
         logged: dict[str, int] = {}
+        renamed: str | None = None if run_name else role  # the role the final name ends with, if it is ours
         if resume:
             run_id = resume
             checkpoint, logged = prepare_resume(tracker, run_id, config, folder)
             client = tracker.client
-            experiment = client.get_experiment(client.get_run(run_id).info.experiment_id).name
+            info = client.get_run(run_id).info
+            experiment = client.get_experiment(info.experiment_id).name
+            renamed = provisional_role(config, info.run_name or "")
         else:
             run_id = tracker.start_run(experiment or config.task.name, run_name or run_label(config, role=role), config.flat(),
                                        {**standard_tags(config), **(tags or {})}, config.to_yaml())
         return cls(tracker, run_id, MLflowMetricsLogger(tracker, run_id, already_logged=logged),
                    MLflowCheckpoints(tracker, run_id, config, config.train.checkpoint_every), config, checkpoint,
                    experiment or config.task.name, tuple(k for k in SHOWN_TAGS if k in (tags or {})),
-                   None if run_name or resume else role)
+                   renamed)
 
     @contextlib.contextmanager
     def closing(self, stop_exceptions: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
@@ -147,6 +150,16 @@ def run_label(config: RunConfig, num_parameters: int | None = None, role: str = 
     else:
         size = f"hidden {config.model.hidden_size}"
     return f"{config.model.arch} · {size} · {role or f'seed {config.train.seed}'}"
+
+
+def provisional_role(config: RunConfig, name: str) -> str | None:
+    """The role in ``name`` if it is :func:`run_label`'s name from before the model was built (a
+    resumed run then gets its parameter count at the end, as a fresh one does); None for a name a
+    user gave or one already final."""
+    role = name.rpartition(" · ")[2]
+    if name == run_label(config):
+        return ""
+    return role if name == run_label(config, role=role) else None
 
 
 def standard_tags(config: RunConfig) -> Tags:

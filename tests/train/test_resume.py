@@ -92,6 +92,19 @@ def stopped_run(isolated_store):
     return run.info.run_id
 
 
+@pytest.mark.parametrize("name, final", [("gru · hidden 16 · seed 0", "gru · {k}k params · seed 0"),
+                                         ("gru · hidden 16 · trial 3", "gru · {k}k params · trial 3"),
+                                         ("my run", "my run")])
+def test_a_resumed_run_gets_the_final_name_a_fresh_one_gets_and_a_given_name_is_kept(isolated_store, stopped_run,
+                                                                                    name, final):
+    """A run that crashed before its end still has the name it started with (the size asked for, not
+    the parameter count); resumed to its end it is named as if it had never stopped."""
+    client(isolated_store).update_run(stopped_run, name=name)
+    assert main(["run", "--resume", stopped_run, "--no-progress"]) == 0
+    resumed = client(isolated_store).get_run(stopped_run)
+    assert resumed.info.run_name == final.format(k=f"{resumed.data.metrics['num_parameters'] / 1000:.1f}")
+
+
 def test_corrupt_checkpoints_are_a_one_line_error(bench_main, usage_error, isolated_store, stopped_run):
     for name in ("a.ckpt", "b.ckpt"):
         path = artifact_folder(isolated_store, stopped_run) / "checkpoints" / name
