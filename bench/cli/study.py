@@ -54,6 +54,10 @@ def add_study_parser(sub: Any) -> None:
     bend.add_argument("--max-steps", type=int, metavar="N", help="updates per run at most")
     bend.add_argument("--seeds", type=int, metavar="N", help="seeds per arm at the first look (default: the scale's)")
     bend.add_argument("--max-seeds", type=int, metavar="N", help="seeds per arm at most: the cap of the rounds")
+    bend.add_argument("--sampler", choices=("tpe", "random"),
+                      help="tuning search (random: the expected-best-vs-trials figure is then exact)")
+    bend.add_argument("--tuning-seed", type=int, metavar="N",
+                      help="repeat the whole tuning with other draws (N >= 1): how much the verdicts owe to tuning")
     bend.add_argument("--experiments", metavar="A,B", help="only these of the scale's experiments")
     study.add_argument("--replace", action="store_true", help="report: overwrite a report of another scale in --out")
     study.add_argument("--workers", type=int, default=0, help="worker processes (default: one per --devices entry, else 1)")
@@ -91,7 +95,7 @@ def _bend(args: argparse.Namespace) -> Any:
     from bench.study.scales import Bend
 
     experiments = tuple(e.strip() for e in (args.experiments or "").split(",") if e.strip())
-    return Bend(args.trials, args.max_steps, args.seeds, args.max_seeds, experiments)
+    return Bend(args.trials, args.max_steps, args.seeds, args.max_seeds, experiments, args.sampler, args.tuning_seed)
 
 
 def _run(study: Any, args: argparse.Namespace) -> int:

@@ -85,6 +85,9 @@ class Scale:
     """The cap: seeds are added in rounds of ``seed_step`` to the arms of undecided claims until
     every claim is decided or this many ran (0: ``seeds``, one look)."""
     seed_step: int = 3
+    tuning_seed: int = 0
+    """Offsets the tuning sampler's seed: another value repeats the whole tuning with other draws, so
+    the variance of tuning itself can be measured (Bouthillier et al. 2021)."""
     train: Settings = dataclasses.field(default_factory=dict)
     options: Mapping[str, Settings] = dataclasses.field(default_factory=dict)
     """Per experiment name: task options replacing the experiment's at this scale."""

@@ -31,7 +31,8 @@ def run_rounds(planned: StudyRun, options: SweepOptions, say: Callable[[str], No
         raise UsageError(f"study {planned.study.name}: nothing to run at scale {planned.scale}: "
                          + "; ".join(planned.skipped))
     study, scale = planned.study, planned.study.scale(planned.scale)
-    options = dataclasses.replace(options, trials=scale.trials, seeds=scale.seeds, sampler=study.sampler)
+    options = dataclasses.replace(options, trials=scale.trials, seeds=scale.seeds, sampler=study.sampler,
+                                  tuning_seed=scale.tuning_seed)
     table = run_sweep(planned.plans, options)
     by_name = {(e.name, a.label): optuna_study_name(study, planned.scale, e, a)
                for e in study.experiments_at(planned.scale) for a in study.arms}

@@ -1,5 +1,7 @@
 """A user's own budget: a study's scale bent on the command line (``--trials``, ``--max-steps``,
-``--seeds``, ``--max-seeds``, ``--experiments``) without writing a study.
+``--seeds``, ``--max-seeds``, ``--sampler``, ``--tuning-seed``, ``--experiments``) without writing a
+study. ``--sampler random`` makes the expected-best-vs-trials estimate (Dodge et al. 2019) exact;
+``--tuning-seed N`` repeats the whole tuning with other draws (Bouthillier et al. 2021).
 
 What changes the runs or the design they are judged by (tuning trials, updates per run, the first
 look's seeds, the cap) makes a scale of its own, labelled ``laptop~trials=3,max_seeds=20``: its sweep
@@ -17,7 +19,8 @@ from bench.core.errors import UsageError
 from bench.core.study import Scale, Study
 
 SEPARATOR = "~"
-LABELLED = ("trials", "max_steps", "seeds", "max_seeds")
+LABELLED = ("trials", "max_steps", "seeds", "max_seeds", "sampler", "tuning_seed")
+SAMPLERS = ("tpe", "random")
 """The bendings that make a scale of its own, in the order a label lists them."""
 
 
@@ -30,8 +33,14 @@ class Bend:
     seeds: int | None = None
     max_seeds: int | None = None
     experiments: tuple[str, ...] = ()
+    sampler: str | None = None
+    tuning_seed: int | None = None
 
     def check(self) -> None:
+        if self.sampler is not None and self.sampler not in SAMPLERS:
+            raise UsageError(f"--sampler {self.sampler}: give one of {', '.join(SAMPLERS)}")
+        if self.tuning_seed is not None and self.tuning_seed < 1:
+            raise UsageError(f"--tuning-seed {self.tuning_seed}: give 1 or more (leave it out for the declared tuning)")
         for name in ("trials", "max_steps", "seeds", "max_seeds"):
             value = getattr(self, name)
             if value is not None and value < (2 if name == "seeds" else 1):
@@ -45,7 +54,7 @@ class Bend:
 
     def said(self) -> str:
         """The bending in words, for a report (empty when nothing is bent)."""
-        parts = [f"--{name.replace('_', '-')} {getattr(self, name)}" for name in ("trials", "max_steps", "seeds", "max_seeds")
+        parts = [f"--{name.replace('_', '-')} {getattr(self, name)}" for name in LABELLED
                  if getattr(self, name) is not None]
         if self.experiments:
             parts.append(f"--experiments {','.join(self.experiments)}")
@@ -71,14 +80,17 @@ def bent(study: type[Study], scale: str, bend: Bend) -> tuple[type[Study], str]:
     changed = dataclasses.replace(
         declared, trials=bend.trials if bend.trials is not None else declared.trials, seeds=seeds, max_seeds=cap,
         train=train, experiments=bend.experiments or declared.experiments,
+        tuning_seed=bend.tuning_seed if bend.tuning_seed is not None else declared.tuning_seed,
         differs=(declared.differs + (f" Bent here: {bend.said()}." if bend.said() else "")).strip())
     label = bend.label(scale)
-    return with_scale(study, label, changed), label
+    return with_scale(study, label, changed, bend.sampler), label
 
 
-def with_scale(study: type[Study], label: str, scale: Scale) -> type[Study]:
-    """A subclass of ``study`` that also has ``scale`` under ``label`` (the registry is untouched)."""
-    return type(study.__name__, (study,), {"scales": {**study.scales, label: scale}, "__doc__": study.__doc__})
+def with_scale(study: type[Study], label: str, scale: Scale, sampler: str | None = None) -> type[Study]:
+    """A subclass of ``study`` that also has ``scale`` under ``label`` (and searches with ``sampler``
+    if given); the registry is untouched."""
+    extra = {"sampler": sampler} if sampler else {}
+    return type(study.__name__, (study,), {"scales": {**study.scales, label: scale}, "__doc__": study.__doc__, **extra})
 
 
 def from_label(study: type[Study], label: str) -> tuple[type[Study], str]:
@@ -87,13 +99,17 @@ def from_label(study: type[Study], label: str) -> tuple[type[Study], str]:
         return study, label
     base, _, rest = label.partition(SEPARATOR)
     values: dict[str, int] = {}
+    sampler = None
     for part in rest.split(",") if rest else []:
         key, _, value = part.partition("=")
+        if key == "sampler" and value in SAMPLERS:
+            sampler = value
+            continue
         if key not in LABELLED or not value.isdigit():
             raise UsageError(f"scale {label!r} of {study.name}: not a scale or a bent one (e.g. laptop~trials=3)")
         values[key] = int(value)
     return bent(study, base, Bend(values.get("trials"), values.get("max_steps"), values.get("seeds"),
-                                  values.get("max_seeds")))
+                                  values.get("max_seeds"), sampler=sampler, tuning_seed=values.get("tuning_seed")))
 
 
 def labels_in(study: type[Study], names: Sequence[str]) -> list[str]:

@@ -75,6 +75,8 @@ class SweepOptions:
     storage: str | None = None
     tracking_uri: str | None = None
     sampler: str = "tpe"
+    tuning_seed: int = 0
+    """Offsets every worker's sampler seed (0: the sweep's usual draws; see ``Scale.tuning_seed``)."""
     pruner: str = "median"
     heartbeat: int = 10
     max_failures: int = 0
@@ -166,7 +168,7 @@ class WorkerPool:
         options = self.options
         spec = WorkerSpec(
             jobs=self.jobs, storage=options.storage, tracking_uri=options.tracking_uri, heartbeat=options.heartbeat,
-            sampler=options.sampler, pruner=options.pruner, sampler_seed=10007 * self.seed,
+            sampler=options.sampler, pruner=options.pruner, sampler_seed=10007 * self.seed + 7919 * options.tuning_seed,
             threads=self.threads, device="cuda:0" if options.devices else None,
             max_failures=options.max_failures or max(10, options.trials),
         )

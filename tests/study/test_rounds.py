@@ -59,3 +59,44 @@ def test_rounds_stop_when_failed_seeds_leave_a_look_without_its_seeds(monkeypatc
     table, verdicts = rounds.run_rounds(StudyRun(study, "smoke", plans, []), rounds.SweepOptions(), said.append)
     assert sweeps == [3, 2]  # round 0, then one round for the two arms, then no more
     assert "lack seeds that failed" in said[-1] and "adding300/irnn at 2 seeds" in said[-1]
+
+
+def test_a_bent_sampler_and_tuning_seed_are_scales_of_their_own_and_redraw_the_tuning():
+    """Dodge et al.'s expected best needs random search; Bouthillier et al.'s variance of tuning needs
+    the tuning repeated with other draws: both bend a scale without writing a study."""
+    from bench.core.errors import UsageError
+    from bench.study.scales import Bend, bent, from_label
+
+    study = STUDIES.get("le2015")
+    changed, label = bent(study, "smoke", Bend(sampler="random", tuning_seed=2))
+    assert label == "smoke~sampler=random,tuning_seed=2"
+    assert changed.sampler == "random" and study.sampler == "tpe"  # the registered study is untouched
+    assert changed.scale(label).tuning_seed == 2 and "Bent here: --sampler random --tuning-seed 2." in changed.scale(label).differs
+    again, same = from_label(study, label)  # a report finds the same design from the label alone
+    assert same == label and again.sampler == "random" and again.scale(label).tuning_seed == 2
+    for wrong in (Bend(sampler="grid"), Bend(tuning_seed=0)):
+        try:
+            bent(study, "smoke", wrong)
+        except UsageError as error:
+            assert "--sampler grid" in str(error) or "--tuning-seed 0" in str(error)
+        else:
+            raise AssertionError(f"{wrong} was accepted")
+
+
+def test_another_tuning_seed_draws_other_configurations_and_the_report_says_which_search_ran(bench_main):
+    first = bench_main("study", "run", "le2015", "--scale", "smoke", "--sampler", "random", "--no-progress")
+    other = bench_main("study", "run", "le2015", "--scale", "smoke", "--sampler", "random", "--tuning-seed", "1",
+                       "--no-progress")
+    assert first.returncode == 0 and other.returncode == 0, (first.stderr, other.stderr)
+    study, storage = STUDIES.get("le2015"), default_storage_url()
+    (experiment,) = study.experiments_at("smoke")
+    arm = study.arms[0]
+    drawn = [[t.params for t in optuna.load_study(study_name=optuna_study_name(study, label, experiment, arm),
+                                                  storage=storage).trials]
+             for label in ("smoke~sampler=random", "smoke~sampler=random,tuning_seed=1")]
+    assert len(drawn[0]) == len(drawn[1]) == study.scale("smoke").trials and drawn[0] != drawn[1]
+    reported = bench_main("study", "report", "le2015", "--scale", "smoke~sampler=random,tuning_seed=1")
+    assert reported.returncode == 0, reported.stderr
+    folder = Path(os.environ["RNNBENCH_HOME"]) / "reports" / "studies" / "le2015@smoke~sampler=random,tuning_seed=1"
+    text = (folder / "report.md").read_text()
+    assert "random search" in text and "Bent here: --sampler random --tuning-seed 1." in text
