@@ -284,9 +284,26 @@ class Worker:
             pass
 
 
+def stop_when_orphaned(poll_seconds: float = 1.0) -> None:
+    """SIGTERM this worker once the process that started it is gone (reparented: ``getppid``
+    changes). A sweep killed with SIGKILL cannot stop its workers, and they run in sessions of their
+    own (so that a terminal's Ctrl-C reaches them only through the sweep): without this they would
+    train on as orphans until the study ends. SIGTERM then ends the trial and run as a scheduler's
+    stop does."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, raise_terminated)  # its trial failed with the reason, its run KILLED
+    stop_when_orphaned()
     if argv[:1] == ["--spec-file"]:  # how the coordinator hands it over: never on the command line
         spec_file = Path(argv[1])
         spec = WorkerSpec.from_json(spec_file.read_text())

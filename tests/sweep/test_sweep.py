@@ -210,6 +210,30 @@ def test_ctrl_c_or_sigterm_stops_the_workers_cleanly_and_the_same_command_resume
     assert [t.state.name for t in study(isolated_store, "parity/gru/params=any").trials].count("COMPLETE") == 2
 
 
+def test_a_sweep_killed_outright_leaves_no_worker_training_and_the_next_command_ends_every_run(tmp_path, isolated_store,
+                                                                                             space_file):
+    """SIGKILL (the OOM killer, `kill -9`, a scheduler past its grace period) gives the sweep no
+    chance to stop its workers: each notices that its parent is gone and stops as on SIGTERM."""
+    # A trial of 5,000 updates trains for far longer than the 10 s its worker is given to notice.
+    args = [*TINY, "--arch", "gru", "--trials", "1", "--max-steps", "5000", "--no-early-stop", "--space", space_file]
+    sweep = start_sweep(tmp_path, *args)
+    wait_for_running_trial(sweep, isolated_store, "parity/gru/params=any")
+    assert [p for p in Path("/proc").glob("[0-9]*") if _is_worker_of(p, isolated_store)]
+    sweep.kill()
+    sweep.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and [p for p in Path("/proc").glob("[0-9]*") if _is_worker_of(p, isolated_store)]:
+        time.sleep(0.2)
+    assert not [p for p in Path("/proc").glob("[0-9]*") if _is_worker_of(p, isolated_store)], "orphan workers train on"
+    assert "RUNNING" not in states(study(isolated_store, "parity/gru/params=any").trials)
+
+    resumed = subprocess.run([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [t.state.name for t in study(isolated_store, "parity/gru/params=any").trials].count("COMPLETE") == 1
+    assert "RUNNING" not in {r.info.status for r in mlflow_runs(isolated_store)}
+
+
 @pytest.mark.parametrize("args, message", [
     (["--storage", "postgresql://127.0.0.1:1/test"], "cannot use sweep storage postgresql://127.0.0.1:1/test"),
     (["--trials", "0"], "--trials must be at least 1"),
