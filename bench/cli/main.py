@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri
+from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri, check_workers
 from bench.cli.study import add_study_parser, cmd_study
 from bench.core.errors import RunFailed, Terminated, UsageError, raise_terminated
 
@@ -137,7 +137,7 @@ def _add_sweep_parser(sub: Any) -> None:
     group.add_argument("--trials", type=int, default=20, help="trials per architecture (default: 20)")
     group.add_argument("--seeds", type=int, default=0,
                        help="afterwards, rerun each architecture's best configuration with seeds 0..N-1 (default: 0)")
-    group.add_argument("--workers", type=int, default=0,
+    group.add_argument("--workers", type=int, default=None,
                        help="worker processes on this machine (default: one per --devices entry, else 1)")
     group.add_argument("--devices", metavar="0,1,..", help="CUDA devices: one worker per device, pinned with CUDA_VISIBLE_DEVICES")
     group.add_argument("--workers-per-device", type=int, default=0, metavar="K",
@@ -172,12 +172,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise UsageError("bench sweep status needs --task NAME")
         _print_table(status_table(open_storage(args.storage), args.name), args.format)
         return 0
-    for flag in ("trials", "workers", "workers_per_device", "heartbeat", "max_failures", "seeds"):
+    for flag in ("trials", "workers_per_device", "heartbeat", "max_failures", "seeds"):
         low = 1 if flag in ("trials", "heartbeat") else 0
         if getattr(args, flag) < low:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}")
+    check_workers(args.workers)
     devices = sweeps.parse_devices(args.devices)
-    workers = sweeps.worker_count(args.workers, args.workers_per_device, devices)
+    workers = sweeps.worker_count(args.workers or 0, args.workers_per_device, devices)
     if not args.arch:
         raise UsageError("bench sweep needs --arch NAME[,NAME...] (see `bench list`)")
     space = None

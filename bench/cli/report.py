@@ -23,6 +23,13 @@ def add_tracking_uri(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
 
 
+def check_workers(workers: int | None) -> None:
+    """``--workers`` given is at least 1: left out, it means one per ``--devices`` entry, else 1, and
+    an explicit 0 read as that would hide a typo or a script's empty variable."""
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: give at least 1 (leave it out for one per --devices entry, else 1)")
+
+
 def add_report_parsers(sub: Any) -> None:
     report = sub.add_parser(
         "report", help="tables, figures and verdicts from a task's runs and sweeps (report.md/.html)",

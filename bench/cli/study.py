@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from bench.cli.report import add_tracking_uri
+from bench.cli.report import add_tracking_uri, check_workers
 from bench.core.errors import UsageError
 
 EPILOG = """examples:
@@ -60,7 +60,7 @@ def add_study_parser(sub: Any) -> None:
                       help="repeat the whole tuning with other draws (N >= 1): how much the verdicts owe to tuning")
     bend.add_argument("--experiments", metavar="A,B", help="only these of the scale's experiments")
     study.add_argument("--replace", action="store_true", help="report: overwrite a report of another scale in --out")
-    study.add_argument("--workers", type=int, default=0, help="worker processes (default: one per --devices entry, else 1)")
+    study.add_argument("--workers", type=int, default=None, help="worker processes (default: one per --devices entry, else 1)")
     study.add_argument("--devices", metavar="0,1,..", help="CUDA devices: one worker per device")
     study.add_argument("--workers-per-device", type=int, default=0, metavar="K", help="with --devices: K workers on each")
     study.add_argument("--storage", metavar="URL", help="Optuna storage (default as for `bench sweep`)")
@@ -105,13 +105,14 @@ def _run(study: Any, args: argparse.Namespace) -> int:
     from bench.sweep.orchestrator import SweepOptions, parse_devices, worker_count
 
     study, scale = bent(study, args.scale or "laptop", _bend(args))  # a bad scale or budget is one line first
-    if args.workers < 0 or args.workers_per_device < 0:
-        raise UsageError("--workers and --workers-per-device must be at least 0")
+    check_workers(args.workers)
+    if args.workers_per_device < 0:
+        raise UsageError("--workers-per-device must be at least 0")
     devices = parse_devices(args.devices)
     planned = plans.plan(study, scale, plans.parse_data(args.data, study), plans.data_folder(args.data_dir))
     for line in planned.skipped if planned.plans else []:  # with nothing to run, the error says it all
         print(f"bench: skipping {line}", file=sys.stderr)
-    options = SweepOptions(workers=worker_count(args.workers, args.workers_per_device, devices), devices=devices,
+    options = SweepOptions(workers=worker_count(args.workers or 0, args.workers_per_device, devices), devices=devices,
                            storage=args.storage, tracking_uri=args.tracking_uri, progress=not args.no_progress)
     table, verdicts = run_rounds(planned, options)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -127,9 +128,10 @@ def _report(study: Any, args: argparse.Namespace) -> int:
 
     from bench.study.report import write_study_report
 
-    if any(getattr(args, k) is not None for k in ("trials", "max_steps", "seeds", "max_seeds", "experiments")):
+    bends = ("trials", "max_steps", "seeds", "max_seeds", "sampler", "tuning_seed", "experiments")
+    if any(getattr(args, k) is not None for k in bends):
         raise UsageError("a report judges the runs as they were run: give --scale LABEL (e.g. laptop~trials=3, as "
-                         "`bench study run` printed), not --trials/--max-steps/--seeds/--max-seeds/--experiments")
+                         "`bench study run` printed), not " + "/".join(f"--{k.replace('_', '-')}" for k in bends))
     command = " ".join(["bench study report", study.name] + [f"--{flag.replace('_', '-')} {getattr(args, flag)}" for flag in
                                                              ("scale", "out", "tracking_uri", "storage") if getattr(args, flag)])
     path, verdicts, warnings = write_study_report(study, args.scale, Path(args.out) if args.out else None,

@@ -39,6 +39,9 @@ def test_show_gives_protocol_scales_claims_and_published_numbers(bench_main):
     (("study", "run", "le2015", "--experiments", "adding999"), "--experiments adding999: scale laptop of le2015 runs"),
     (("study", "report", "le2015", "--max-seeds", "20"), "a report judges the runs as they were run: give --scale LABEL"),
     (("study", "report", "le2015", "--scale", "laptop~speed=9"), "not a scale or a bent one"),
+    (("study", "run", "le2015", "--workers", "0"), "--workers 0: give at least 1 (leave it out for one per"),
+    (("study", "run", "le2015", "--sampler", "grid"), "invalid choice: 'grid'"),
+    (("study", "run", "le2015", "--tuning-seed", "0"), "--tuning-seed 0: give 1 or more"),
 ])
 def test_mistakes_are_one_line_and_exit_2(bench_main, usage_error, args, message):
     usage_error(bench_main(*args), message)

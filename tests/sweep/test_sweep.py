@@ -272,6 +272,7 @@ def test_pruned_trials_stop_at_a_validation_step_and_end_their_run_finished(isol
     (["--workers-per-device", "2"], "--workers-per-device needs --devices"),
     (["--devices", "0", "--workers-per-device", "2", "--workers", "3"], "not both"),
     (["--devices", "0", "--workers-per-device", "-1"], "--workers-per-device must be at least 0"),
+    (["--workers", "0"], "--workers 0: give at least 1 (leave it out for one per --devices entry, else 1)"),
 ])
 def test_bad_workers_per_device_requests_are_one_line_errors(bench_main, usage_error, monkeypatch, args, message):
     import torch
