@@ -103,7 +103,7 @@ def standard_metrics(kind: OutputKind, outputs: Tensor, targets: Tensor, mask: T
 
 
 def reaches(value: float, target: float, mode: str) -> bool:
-    """Whether ``value`` meets ``target`` (``mode`` min: at or below it), with the float32 slack
-    a float32 metric is compared with."""
+    """Whether ``value`` meets ``target`` (``mode`` min: at or below it), with a relative slack of
+    1e-6: metrics are float32, so a run at exactly the target may read a hair past it."""
     nudge = 1e-6 * max(1.0, abs(target))
     return value <= target + nudge if mode == "min" else value >= target - nudge
