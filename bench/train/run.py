@@ -121,7 +121,10 @@ def fit(
     # should not pay a callback's per-step hooks for nothing.
     stepped = isinstance(model.net.core, SteppedRecurrent)
     shown = progress_mode(progress)
-    all_callbacks = [*callbacks, *([compiler] if stepped else []), *stopping.callbacks, *progress_callbacks(shown)]
+    # The caller's callbacks (the checkpoint writer among them) go last: a checkpoint written after a
+    # validation must hold the state every other callback reached at that validation, or a resumed
+    # run forgets, e.g., that this very validation first met the target.
+    all_callbacks = [*([compiler] if stepped else []), *stopping.callbacks, *progress_callbacks(shown), *callbacks]
 
     trainer = make_trainer(train, accelerator, logger, all_callbacks, progress_bar=shown == "bar")
     with flush_denormals():

@@ -175,3 +175,29 @@ def test_a_full_disk_mid_run_fails_the_run_with_the_reason_and_keeps_the_last_ch
 
     path, step = download_checkpoint(Tracker(), failed.info.run_id, config, str(isolated_store / "dl"))
     assert step == 40 and Path(path).stat().st_size > 0
+
+
+def test_a_checkpoint_written_at_a_validation_holds_what_every_callback_made_of_that_validation():
+    """A checkpoint is saved after a validation; the stopping callbacks (best weights, first step at
+    the target) must already have seen it, or a run resumed from the checkpoint written at the very
+    validation that first met the target records a later step than the uninterrupted run."""
+    from lightning.pytorch.callbacks import Callback
+
+    from bench.core.resolve import resolve
+    from bench.train.run import fit
+
+    class Saves(Callback):  # what the checkpoint writer sees, at the point in the order it runs
+        seen: list[tuple[int, dict]] = []
+
+        def on_validation_end(self, trainer, pl_module):
+            states = trainer._checkpoint_connector.dump_checkpoint()["callbacks"]
+            first = next(v for k, v in states.items() if k.startswith("FirstReached"))
+            self.seen.append((trainer.global_step, first))
+
+    config = resolve({"task": {"name": "parity", "length": 3, "score": "all"}, "model": {"arch": "gru", "hidden_size": 8},
+                      "train": {"max_steps": 600, "eval_every": 20, "eval_size": 64, "threads": 1, "lr": 1e-2,
+                                "early_stop": False}})
+    result = fit(config, progress=False, callbacks=[Saves()])
+    assert result.steps_to_target is not None
+    at_target = dict(Saves.seen)[result.steps_to_target]
+    assert at_target == {"step": result.steps_to_target}
