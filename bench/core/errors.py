@@ -44,3 +44,24 @@ def raise_terminated(signum: int, frame: object) -> None:
 class OutOfMemory(UsageError):
     """The run asked for more memory than its device has: the sizes the user chose are the cause, so
     it is a usage error (exit 2); a run already created is recorded as FAILED with this message."""
+
+
+_DISK_FULL_ERRNOS = (28, 122)  # ENOSPC, EDQUOT (a quota counts as full to the user)
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """The words that say a disk filled up (``No space left on device``, SQLite's ``database or disk
+    is full``) anywhere in ``exc``'s chain, else None. A full disk is neither the user's request nor
+    a server outage: it is said as such, once, and never retried."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _DISK_FULL_ERRNOS:
+            return seen.strerror or "No space left on device"
+        if "database or disk is full" in str(seen):
+            return "database or disk is full"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+DISK_FULL_ADVICE = ("free space where the store and RNNBENCH_HOME live, then run the same command again "
+                    "(a stopped run continues from its last checkpoint with bench run --resume RUN_ID)")

@@ -26,7 +26,7 @@ import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from bench.core.errors import RunFailed
+from bench.core.errors import RunFailed, disk_full
 
 DEFAULT_PATIENCE = 180.0
 """Seconds a call waits for an unreachable server: a restart of ``mlflow server`` with a database
@@ -56,7 +56,9 @@ def patience_seconds() -> float:
 
 def is_outage(exc: BaseException) -> bool:
     """True when ``exc`` says the server could not be reached (or answered "unavailable"), not that
-    it refused the request."""
+    it refused the request. A full disk is not an outage: waiting does not free space."""
+    if disk_full(exc) is not None:
+        return False
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError,

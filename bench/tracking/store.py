@@ -33,7 +33,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from bench.core.datafiles import bench_home
-from bench.core.errors import UsageError
+from bench.core.errors import DISK_FULL_ADVICE, UsageError, disk_full
 from bench.tracking.outages import PatientClient, TrackingUnavailable, is_outage, patience_seconds
 
 # A misconfigured server should fail in seconds, not after MLflow's default minutes of retries.
@@ -62,6 +62,8 @@ def _check_sqlite_writable(path: Path, uri: str) -> None:
             connection.execute("CREATE TABLE IF NOT EXISTS rnnbench_probe (x INTEGER)")
             connection.execute("DROP TABLE rnnbench_probe")
     except sqlite3.DatabaseError as exc:
+        if disk_full(exc) is not None:
+            raise UsageError(f"disk full ({disk_full(exc)}) opening the tracking store {uri}; {DISK_FULL_ADVICE}") from None
         if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
             raise UsageError(f"cannot write the tracking store {uri} ({exc}); "
                              "choose a writable place with --tracking-uri or RNNBENCH_HOME") from None
@@ -72,6 +74,28 @@ def _check_sqlite_writable(path: Path, uri: str) -> None:
             f"cannot write the tracking store {uri} ({exc}); "
             "choose a writable place with --tracking-uri or RNNBENCH_HOME"
         ) from None
+
+
+def _has_schema(path: Path) -> bool:
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            return connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchone() is not None
+    except sqlite3.Error:
+        return True  # not ours to rebuild: MLflow says what is wrong with it
+
+
+def _create_sqlite_store(path: Path) -> None:
+    """Build MLflow's schema in a file beside ``path`` and move it into place when complete: a disk
+    that fills, or a kill, half-way through MLflow's migrations must not leave a store that fails
+    forever after ("table _alembic_tmp_... already exists")."""
+    building = path.with_name(path.name + ".building")
+    building.unlink(missing_ok=True)
+    try:
+        MlflowClient(tracking_uri=f"sqlite:///{building}").search_experiments(max_results=1)
+        os.replace(building, path)
+    finally:
+        building.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -179,6 +203,9 @@ class Tracker:
         :func:`~bench.tracking.outages.patience_seconds`)."""
         for name in ("alembic", "mlflow.store"):  # "Creating initial MLflow database tables..."
             logging.getLogger(name).setLevel(logging.WARNING)
+        # A database error (locked, full) is logged by MLflow as a traceback and then raised; the
+        # raised error is what is said, in one line (an outage notice, "disk full").
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
         self.uri = uri or default_tracking_uri()
         sqlite_path = _sqlite_path(self.uri)
         if sqlite_path is not None:
@@ -187,6 +214,8 @@ class Tracker:
             # Two processes creating the same new SQLite store race in MLflow's schema migration
             # ("table ... already exists"); the first one in creates it, the others wait.
             with file_lock(sqlite_path.with_name(sqlite_path.name + ".lock") if sqlite_path else None):
+                if sqlite_path is not None and not _has_schema(sqlite_path):
+                    _create_sqlite_store(sqlite_path)
                 self.direct = MlflowClient(tracking_uri=self.uri)
                 """The client that does not wait: for what may be skipped while the server is down."""
                 self.patient = PatientClient(self.direct, self.uri, patience_seconds() if patience is None else patience)
@@ -195,6 +224,9 @@ class Tracker:
         except TrackingUnavailable as exc:
             raise UsageError(str(exc)) from None
         except Exception as exc:  # MLflow raises many kinds for a bad URI or a dead server
+            full = disk_full(exc)
+            if full is not None:
+                raise UsageError(f"disk full ({full}) opening the tracking store {self.uri}; {DISK_FULL_ADVICE}") from None
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if re.search(r"error code (401|403)\b", first_line):  # a server with MLflow's basic auth on
                 raise UsageError(f"tracking server {self.uri} refused the login (HTTP {first_line.split('error code ')[1][:3]}): "
