@@ -20,6 +20,7 @@ from bench.core.errors import RunFailed, Terminated, UsageError
 from bench.tracking.logger import MLflowMetricsLogger
 from bench.tracking.store import SHOWN_TAGS, Tracker, git_commit, machine_name, package_versions
 from bench.train.checkpoints import MLflowCheckpoints, prepare_resume
+from bench.train.lease import Lease
 
 if TYPE_CHECKING:
     from bench.train.run import RunResult
@@ -44,6 +45,8 @@ class TrackedRun:
     role: str | None = None
     """Set when the run's name is :func:`run_label`'s with this role: the parameter count then
     replaces the budget in it."""
+    lease: Lease | None = None
+    """This process's lease on the run (:mod:`bench.train.lease`), held until the run is closed."""
 
     @classmethod
     def open(cls, tracker: Tracker, config: RunConfig, folder: str, experiment: str | None = None,
@@ -56,6 +59,7 @@ class TrackedRun:
         renamed: str | None = None if run_name else role  # the role the final name ends with, if it is ours
         if resume:
             run_id = resume
+            lease = Lease.take(tracker, run_id)  # before anything is written into the run
             checkpoint, logged = prepare_resume(tracker, run_id, config, folder)
             client = tracker.client
             info = client.get_run(run_id).info
@@ -63,11 +67,12 @@ class TrackedRun:
             renamed = provisional_role(config, info.run_name or "")
         else:
             run_id = tracker.start_run(experiment or config.task.name, run_name or run_label(config, role=role), config.flat(),
-                                       {**standard_tags(config), **(tags or {})}, config.to_yaml())
+                                       {**standard_tags(config), **(tags or {}), **Lease.tags()}, config.to_yaml())
+            lease = Lease(tracker, run_id)
         return cls(tracker, run_id, MLflowMetricsLogger(tracker, run_id, already_logged=logged),
                    MLflowCheckpoints(tracker, run_id, config, config.train.checkpoint_every), config, checkpoint,
                    experiment or config.task.name, tuple(k for k in SHOWN_TAGS if k in (tags or {})),
-                   renamed)
+                   renamed, lease.start())
 
     @contextlib.contextmanager
     def closing(self, stop_exceptions: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
@@ -97,6 +102,9 @@ class TrackedRun:
         except BaseException as exc:
             self._end_quietly("FAILED", f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            if self.lease is not None:
+                self.lease.release()
         self.tracker.end_run(self.run_id, "FINISHED")
 
     def record(self, result: RunResult) -> None:

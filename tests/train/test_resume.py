@@ -29,6 +29,8 @@ def client(store):
 def only_run(store, status=None):
     c = client(store)
     experiment = c.get_experiment_by_name("parity")
+    if experiment is None:  # not created yet
+        return []
     runs = c.search_runs([experiment.experiment_id])
     return [r for r in runs if status is None or r.info.status == status]
 
@@ -201,3 +203,43 @@ def test_a_checkpoint_written_at_a_validation_holds_what_every_callback_made_of_
     assert result.steps_to_target is not None
     at_target = dict(Saves.seen)[result.steps_to_target]
     assert at_target == {"step": result.steps_to_target}
+
+
+def test_a_second_writer_is_refused_while_the_first_is_alive(
+        bench_main, usage_error, isolated_store, tmp_path):
+    """`bench run --resume` of a run still training would interleave two histories in one run (once
+    its writer is killed, the resume goes ahead: the random-kill test above)."""
+    training = subprocess.Popen([sys.executable, "-m", "bench.cli", *RUN], cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        live = None
+        while time.monotonic() < deadline and live is None:
+            running = only_run(isolated_store, "RUNNING")
+            if running and (artifact_folder(isolated_store, running[0].info.run_id) / "checkpoints/latest.json").exists():
+                live = running[0].info.run_id
+            time.sleep(0.2)
+        assert live, "the run wrote no checkpoint"
+        usage_error(bench_main("run", "--resume", live), f"run {live} is still being trained by ")
+        assert client(isolated_store).get_run(live).data.tags["lease.owner"].endswith(f":{training.pid}")
+    finally:
+        training.kill()
+        training.wait()
+    assert "resumed_from_step" not in client(isolated_store).get_run(live).data.tags  # the refusal wrote nothing
+
+
+def test_a_lease_is_live_while_its_process_exists_here_or_its_heartbeat_is_fresh_elsewhere():
+    import os
+    import socket
+
+    from bench.train.lease import HEARTBEAT_TAG, OWNER_TAG, STALE_SECONDS, live_writer
+
+    here, now = socket.gethostname(), time.time()
+    parent = os.getppid()
+    assert live_writer({OWNER_TAG: f"{here}:{parent}", HEARTBEAT_TAG: f"{now - 3600}"}, now)  # alive, if quiet
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    assert live_writer({OWNER_TAG: f"{here}:{dead.pid}", HEARTBEAT_TAG: f"{now}"}, now) is None  # SIGKILLed
+    assert live_writer({OWNER_TAG: "elsewhere:1", HEARTBEAT_TAG: f"{now - STALE_SECONDS / 2}"}, now)
+    assert live_writer({OWNER_TAG: "elsewhere:1", HEARTBEAT_TAG: f"{now - STALE_SECONDS - 1}"}, now) is None
+    assert live_writer({}, now) is None
