@@ -54,7 +54,9 @@ class TrainConfig:
     max_epochs: int = option(0, "stop after this many passes over a dataset (0: no limit; datasets only)", min=0)
     clip_grad_norm: float = option(1.0, "clip the gradient's global norm to this (0: no clipping)", min=0.0)
     eval_every: int = option(100, "validate every this many updates", min=1)
-    eval_size: int = option(1000, "examples in each generated evaluation set", min=1)
+    # Fewer examples and a validation can meet a 100% target by chance: at chance on a two-way
+    # task all 16 come out right with probability 2^-16, small beside the validations a run makes.
+    eval_size: int = option(1000, "examples in each generated evaluation set (at least 16)", min=16)
     early_stop: bool = option(True, "stop as soon as validation reaches the task's target (e.g. 100% accuracy)")
     patience: int = option(0, "stop after this many validations without a better target metric, then "
                                 "evaluate the best-validation weights (0: never; train to the last step)", min=0)

@@ -39,6 +39,7 @@ BAD_INPUTS = {
     "unknown arch": (["run", "--arch", "lstn"], "did you mean 'lstm'"),
     "negative length": (["run", "--opt", "length=-3"], "task option 'length' must be >= 1"),
     "hidden size 0": (["run", "--hidden-size", "0"], "'hidden_size' must be >= 1"),
+    "one-example validation": (["run", "--eval-size", "1"], "'eval_size' must be >= 16"),
     "not a number": (["run", "--lr", "fast"], "'lr' must be float"),
     "unknown option": (["run", "--opt", "lenght=3"], "did you mean 'length'"),
     "bidirectional causal": (["run", "--bidirectional"], "causal"),

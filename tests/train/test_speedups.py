@@ -40,7 +40,7 @@ def test_a_run_treats_subnormal_floats_as_zero_while_it_trains_and_restores_the_
 
     torch.set_flush_denormal(False)
     fit(resolve({"task": {"name": "parity", "length": 3}, "model": {"arch": "vanilla", "hidden_size": 4},
-                 "train": {"max_steps": 2, "eval_every": 2, "eval_size": 8, "threads": 1}}),
+                 "train": {"max_steps": 2, "eval_every": 2, "eval_size": 16, "threads": 1}}),
         progress=False, callbacks=[Probe()])
     assert seen == [0.0, 0.0]  # flushed during training
     assert torch.tensor([1e-39]).item() != 0.0  # kept again after the run
