@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri, check_workers
 from bench.cli.study import add_study_parser, cmd_study
-from bench.core.errors import DISK_FULL_ADVICE, RunFailed, Terminated, UsageError, disk_full, raise_terminated
+from bench.core.errors import RunFailed, Terminated, UsageError, disk_full_line, raise_terminated
 
 if TYPE_CHECKING:
     from bench.core.config import RunConfig
@@ -392,10 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: {exc}; what was running is marked KILLED, and the same command resumes it", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:
-        full = disk_full(exc)
-        if full is None:
+        if (line := disk_full_line(exc)) is None:
             raise
-        print(f"bench: disk full ({full}); {DISK_FULL_ADVICE}", file=sys.stderr)
+        print(line, file=sys.stderr)
         return 1
 
 

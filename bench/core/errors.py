@@ -63,5 +63,11 @@ def disk_full(exc: BaseException) -> str | None:
     return None
 
 
+def disk_full_line(exc: BaseException) -> str | None:
+    """The one line the CLI prints for a full disk met mid-run, or None if ``exc`` is not one."""
+    full = disk_full(exc)
+    return None if full is None else f"bench: disk full ({full}); {DISK_FULL_ADVICE}"
+
+
 DISK_FULL_ADVICE = ("free space where the store and RNNBENCH_HOME live, then run the same command again "
                     "(a stopped run continues from its last checkpoint with bench run --resume RUN_ID)")

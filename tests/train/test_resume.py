@@ -43,20 +43,24 @@ def history(store, run_id, key):
     return sorted((p.step, p.value) for p in client(store).get_metric_history(run_id, key))
 
 
+def first_checkpointed_run(store) -> str:
+    """The id of the RUNNING run, once it has written its first checkpoint (within 120 s)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        running = only_run(store, "RUNNING")
+        if running and (artifact_folder(store, running[0].info.run_id) / "checkpoints/latest.json").exists():
+            return running[0].info.run_id
+        time.sleep(0.2)
+    raise AssertionError("the run wrote no checkpoint")
+
+
 def test_a_run_killed_at_a_random_step_resumes_to_exactly_the_uninterrupted_result(isolated_store, tmp_path, capsys):
     assert main(RUN) == 0
     (uninterrupted,) = only_run(isolated_store)
 
     killed = subprocess.Popen([sys.executable, "-m", "bench.cli", *RUN], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    pointer = None
-    while time.monotonic() < deadline and pointer is None:
-        running = only_run(isolated_store, "RUNNING")
-        if running and (artifact_folder(isolated_store, running[0].info.run_id) / "checkpoints/latest.json").exists():
-            pointer = running[0].info.run_id
-        time.sleep(0.2)
-    assert pointer, "the run wrote no checkpoint"
+    pointer = first_checkpointed_run(isolated_store)
     time.sleep(random.uniform(0.0, 2.0))  # somewhere between two checkpoints
     killed.kill()
     killed.wait()
@@ -212,14 +216,7 @@ def test_a_second_writer_is_refused_while_the_first_is_alive(
     training = subprocess.Popen([sys.executable, "-m", "bench.cli", *RUN], cwd=tmp_path,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        live = None
-        while time.monotonic() < deadline and live is None:
-            running = only_run(isolated_store, "RUNNING")
-            if running and (artifact_folder(isolated_store, running[0].info.run_id) / "checkpoints/latest.json").exists():
-                live = running[0].info.run_id
-            time.sleep(0.2)
-        assert live, "the run wrote no checkpoint"
+        live = first_checkpointed_run(isolated_store)
         usage_error(bench_main("run", "--resume", live), f"run {live} is still being trained by ")
         assert client(isolated_store).get_run(live).data.tags["lease.owner"].endswith(f":{training.pid}")
     finally:
