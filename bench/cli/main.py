@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri, check_workers
 from bench.cli.study import add_study_parser, cmd_study
-from bench.core.errors import RunFailed, Terminated, UsageError, disk_full_line, raise_terminated
+from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full_line, raise_terminated
 
 if TYPE_CHECKING:
     from bench.core.config import RunConfig
@@ -383,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except RunFailed as exc:
-        print(f"bench: run failed: {exc}", file=sys.stderr)
+        print(f"bench: {exc}" if isinstance(exc, DiskFull) else f"bench: run failed: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)

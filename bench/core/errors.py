@@ -55,6 +55,8 @@ def disk_full(exc: BaseException) -> str | None:
     a server outage: it is said as such, once, and never retried."""
     seen: BaseException | None = exc
     while seen is not None:
+        if isinstance(seen, DiskFull):
+            return seen.words
         if isinstance(seen, OSError) and seen.errno in _DISK_FULL_ERRNOS:
             return seen.strerror or "No space left on device"
         if "database or disk is full" in str(seen):
@@ -66,7 +68,16 @@ def disk_full(exc: BaseException) -> str | None:
 def disk_full_line(exc: BaseException) -> str | None:
     """The one line the CLI prints for a full disk met mid-run, or None if ``exc`` is not one."""
     full = disk_full(exc)
-    return None if full is None else f"bench: disk full ({full}); {DISK_FULL_ADVICE}"
+    return None if full is None else f"bench: {DiskFull(full)}"
+
+
+class DiskFull(RunFailed):
+    """A disk filled up where something had to be written (exit 1): raised where the words are known
+    but the exception that carried them is gone, e.g. in a sweep whose worker met it."""
+
+    def __init__(self, words: str) -> None:
+        self.words = words
+        super().__init__(f"disk full ({words}); {DISK_FULL_ADVICE}")
 
 
 DISK_FULL_ADVICE = ("free space where the store and RNNBENCH_HOME live, then run the same command again "

@@ -11,6 +11,7 @@ import json
 from bench.tracking.optuna_store import Direction
 
 EXIT_TOO_MANY_FAILURES = 3
+EXIT_DISK_FULL = 4
 
 
 @dataclasses.dataclass

@@ -24,10 +24,10 @@ import optuna
 from optuna.storages import BaseStorage
 from tqdm.auto import tqdm
 
-from bench.core.errors import RunFailed, Terminated, UsageError
+from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
-from bench.sweep.jobs import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
+from bench.sweep.jobs import EXIT_DISK_FULL, EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
 from bench.sweep.search_space import build_space
 from bench.sweep.summary import summary_table
 from bench.tracking.optuna_store import (
@@ -199,7 +199,7 @@ class WorkerPool:
             code = process.poll() if process is not None else None
             if code is None:
                 continue
-            if code in (0, 2, EXIT_TOO_MANY_FAILURES, 130) or self.restarts >= 2 * self.options.workers:
+            if code in (0, 2, EXIT_TOO_MANY_FAILURES, EXIT_DISK_FULL, 130) or self.restarts >= 2 * self.options.workers:
                 ended[index] = code
                 continue
             self.restarts += 1
@@ -242,6 +242,11 @@ class WorkerPool:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+
+    def disk_full_words(self, index: int) -> str:
+        """What worker ``index`` said filled up (SQLite's words or the system's), from its log."""
+        said = self.last_line(index)
+        return said[said.find("disk full (") + 11:said.find(")")] if "disk full (" in said else "No space left on device"
 
     def last_line(self, index: int) -> str:
         lines = [line for line in self.log_path(index).read_text(errors="replace").splitlines() if line.strip()]
@@ -301,6 +306,9 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
         write(line)
     bar.close()
     for index, code in ended.items():
+        if code == EXIT_DISK_FULL:  # its line was relayed above, if the log had room for it
+            _end_parent_runs(storage, plans, options, "FAILED")
+            raise DiskFull(pool.disk_full_words(index))
         if code != 0:
             _end_parent_runs(storage, plans, options, "FAILED")
             message = f"worker {index} stopped: {pool.last_line(index)} (log: {pool.log_path(index)})"

@@ -8,7 +8,8 @@ fewer than asked; run it through :func:`bench.train.run.run` (the one training p
 validations to Optuna for pruning, and tell Optuna how it ended. With nothing left to claim it
 waits while other workers' trials run, since one of them may die and free its slot.
 
-Exit codes: 0 all jobs complete, 3 a study had too many failed trials, 130 interrupted.
+Exit codes: 0 all jobs complete, 2 a usage error or an unreachable server, 3 a study had too many
+failed trials, 4 a full disk, 130 interrupted, 128 + N stopped by signal N.
 """
 from __future__ import annotations
 
@@ -31,11 +32,11 @@ from optuna.samplers import BaseSampler
 from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import FrozenTrial, TrialState
 
-from bench.core.errors import RunFailed, Terminated, UsageError, raise_terminated
+from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full, raise_terminated
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
 from bench.core.resolve import resolve
-from bench.sweep.jobs import EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
+from bench.sweep.jobs import EXIT_DISK_FULL, EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
 from bench.sweep.search_space import as_overrides, suggest
 from bench.tracking.optuna_store import (
     ATTR_BASE,
@@ -214,7 +215,7 @@ class Worker:
         """Run one claimed trial and tell Optuna how it ended; whatever happens, it does not stay RUNNING."""
         heartbeat = Heartbeat(self.storage, trial._trial_id, self.spec.heartbeat)
         state, value = TrialState.FAIL, None
-        unreachable: TrackingUnavailable | None = None
+        stop: Exception | None = None  # why this worker claims no more trials after this one
         try:
             trial.set_user_attr("worker", self.name)
             base = study.user_attrs[ATTR_BASE]
@@ -261,20 +262,23 @@ class Worker:
             raise
         except TrackingUnavailable as exc:
             self._fail_reason(trial, str(exc))
-            unreachable = exc
-        except (RunFailed, UsageError) as exc:
-            self._fail_reason(trial, str(exc))
+            stop = UsageError(str(exc))
         except Exception as exc:
-            self._fail_reason(trial, f"{type(exc).__name__}: {exc}")
+            if (full := disk_full(exc)) is not None:
+                self._fail_reason(trial, f"disk full ({full})")
+                stop = DiskFull(full)
+            else:
+                known = isinstance(exc, (RunFailed, UsageError))
+                self._fail_reason(trial, str(exc) if known else f"{type(exc).__name__}: {exc}")
         finally:
             heartbeat.stop()
             # skip_if_finished: a trial failed as stale while it was slow stays failed (it was retried).
             study.tell(trial, value if state == TrialState.COMPLETE else None, state=state, skip_if_finished=True)
-        if unreachable is not None:
-            # Past the patience: claiming more trials would only fail them one after another (each
-            # counted against --max-failures on every machine). This worker stops with the reason;
-            # the same command resumes once the server is back.
-            raise UsageError(str(unreachable))
+        if stop is not None:
+            # Past the patience, or no space left: claiming more trials would only fail them one after
+            # another (each counted against --max-failures on every machine). This worker stops with
+            # the reason; the same command resumes once the server is back or space is freed.
+            raise stop
 
     @staticmethod
     def _fail_reason(trial: optuna.Trial, reason: str) -> None:
@@ -318,6 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"bench worker: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a full disk anywhere (the Optuna storage, the log): said once, never retried
+        if (full := disk_full(exc)) is None:
+            raise
+        try:  # the line the coordinator relays; the exit code says it even if the log has no room for it
+            print(f"bench: {DiskFull(full)}", file=sys.stderr, flush=True)
+        except OSError:
+            pass
+        return EXIT_DISK_FULL
     except KeyboardInterrupt:
         return 130
     except Terminated as exc:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
+STUDY = "parity/gru/params=any"
 SMALL_RUN = ["run", "--task", "parity", "--opt", "length=4", "--arch", "gru", "--hidden-size", "8",
              "--eval-size", "32", "--no-early-stop", "--threads", "1", "--no-progress"]
 
@@ -44,6 +48,18 @@ def statuses(store):
                           "AND key = 'failure_reason') FROM runs ORDER BY start_time").fetchall()
 
 
+def workers_of(home):
+    """Sweep worker processes whose RNNBENCH_HOME is ``home`` (other tests' workers may be running)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"bench.sweep.worker" in (proc / "cmdline").read_bytes() and str(home).encode() in (proc / "environ").read_bytes():
+                found.append(proc.name)
+        except OSError:
+            pass
+    return found
+
+
 def test_a_disk_that_fills_mid_run_is_one_line_the_run_failed_and_the_store_usable_after(small_disk, bench_cli):
     env = {"RNNBENCH_HOME": str(small_disk), "RNNBENCH_TRACKING_PATIENCE": "60"}
     assert bench_cli(*SMALL_RUN, "--max-steps", "20", env=env).returncode == 0  # the store exists
@@ -74,3 +90,44 @@ def test_a_disk_that_fills_while_the_store_is_created_leaves_no_half_built_store
     again = bench_cli(*SMALL_RUN, "--max-steps", "20", env=env)
     assert again.returncode == 0, again.stderr
     assert [s for s, _ in statuses(small_disk)] == ["FINISHED"]
+
+
+def test_a_disk_that_fills_mid_sweep_stops_its_worker_with_one_line_and_the_same_command_resumes(small_disk, tmp_path):
+    """A worker that meets a full disk fails its trial with that reason and claims no more (each would
+    fail the same way, counted against --max-failures): the sweep says "disk full" once, as its last
+    line, and leaves no worker behind; once space is freed the same command completes the study."""
+    import optuna
+
+    space = tmp_path / "space.yaml"
+    space.write_text("train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n"
+                     "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n")
+    env = {**os.environ, "RNNBENCH_HOME": str(small_disk), "RNNBENCH_TRACKING_PATIENCE": "60"}
+    sweep = [sys.executable, "-m", "bench.cli", "sweep", "--task", "parity", "--opt", "length=4", "--arch", "gru",
+             "--hidden-size", "8", "--eval-size", "32", "--eval-every", "5", "--checkpoint-every", "5", "--no-early-stop",
+             "--max-steps", "300", "--trials", "2", "--workers", "1", "--threads", "1", "--space", str(space),
+             "--no-progress", "--heartbeat", "2"]
+    running = subprocess.Popen(sweep, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    storage = f"sqlite:///{small_disk}/optuna.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and running.poll() is None:  # a trial trains: both stores exist
+        try:
+            if any("mlflow_run_id" in t.user_attrs for t in optuna.load_study(study_name=STUDY, storage=storage).trials):
+                break
+        except Exception:
+            pass
+        time.sleep(0.2)
+    filler = fill(small_disk, leave_kib=40)
+    _, err = running.communicate(timeout=240)
+    assert running.returncode == 1, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith("bench: disk full ("), err[-3000:]
+    assert "Traceback" not in err and "unreachable" not in err
+    assert "failed: disk full (" in err  # the trial's reason, relayed
+    assert not workers_of(small_disk)
+
+    filler.unlink()
+    again = subprocess.run(sweep, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert again.returncode == 0, again.stderr[-3000:]
+    trials = optuna.load_study(study_name=STUDY, storage=storage).trials
+    assert [t.state.name for t in trials].count("COMPLETE") == 2
+    assert any("disk full" in t.user_attrs.get("fail_reason", "") for t in trials if t.state.name == "FAIL")
+    assert "RUNNING" not in [s for s, _ in statuses(small_disk)]
