@@ -1,74 +1,21 @@
 """`bench sweep`: studies reach exactly the requested trials, resume, survive killed workers and bad
-trials, stop cleanly on Ctrl-C, and log every trial to MLflow under the study's parent run.
+trials, and log every trial to MLflow under the study's parent run.
 
 These run real worker processes on the embedded SQLite storage, with tiny trials: 4-bit parity, 16
 hidden units. PostgreSQL storage with four racing workers, and a worker killed mid-trial, are tested
-on many machines' topology in tests/tracking/test_many_machines.py.
+on many machines' topology in tests/tracking/test_many_machines.py; signals in tests/sweep/test_signals.py.
 """
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import mlflow
 import optuna
 import pytest
 
-TINY = ["--task", "parity", "--opt", "length=4", "--hidden-size", "16", "--eval-every", "30",
-        "--eval-size", "64", "--no-progress", "--heartbeat", "2"]
-LR_ONLY = "train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n" \
-          "model.hidden_size: null\ntrain.optimizer: null\ntrain.clip_grad_norm: null\n"
-
-
-@pytest.fixture
-def space_file(tmp_path):
-    path = tmp_path / "space.yaml"
-    path.write_text(LR_ONLY)
-    return str(path)
-
-
-def study(isolated_store, name, storage=None):
-    return optuna.load_study(study_name=name, storage=storage or f"sqlite:///{isolated_store}/optuna.db")
-
-
-def states(trials):
-    return sorted(t.state.name for t in trials)
-
-
-def mlflow_runs(isolated_store, task="parity"):
-    client = mlflow.tracking.MlflowClient(f"sqlite:///{isolated_store}/mlflow.db")
-    experiment = client.get_experiment_by_name(task)
-    return client.search_runs([experiment.experiment_id])
-
-
-def start_sweep(tmp_path, *args):
-    return subprocess.Popen([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_running_trial(sweep, isolated_store, name, timeout=180):
-    """The first RUNNING trial of ``sweep`` that has started training (its worker and MLflow run are
-    known). Fails at once, with the sweep's output, if the sweep ends first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sweep.poll() is not None:
-            out, err = sweep.communicate()
-            raise AssertionError(f"the sweep ended (exit {sweep.returncode}) before a trial of {name} "
-                                 f"started:\n{out}\n{err}")
-        try:
-            for trial in study(isolated_store, name).get_trials(states=(optuna.trial.TrialState.RUNNING,)):
-                if "mlflow_run_id" in trial.user_attrs:
-                    return trial
-        except (KeyError, Exception):
-            pass
-        time.sleep(0.3)
-    sweep.kill()
-    out, err = sweep.communicate()
-    logs = "\n".join(f"{log}:\n{log.read_text()}" for log in isolated_store.rglob("*.log"))
-    raise AssertionError(f"no trial of {name} started within {timeout} s:\n{out}\n{err}\n{logs}")
+from tests.sweep.sweeps import TINY, mlflow_runs, start_sweep, states, study
 
 
 def test_four_workers_make_exactly_the_trials_asked_log_each_one_and_resume_to_a_larger_count(
@@ -175,62 +122,6 @@ def test_a_trial_whose_loss_becomes_nan_fails_with_its_reason_and_the_study_goes
     assert failed and all(t.params["train.lr"] == 1e38 for t in failed)
     assert "non-finite" in failed[0].user_attrs["fail_reason"]
     assert "failed: " in result.stderr  # reported as it happened
-    assert "RUNNING" not in {r.info.status for r in mlflow_runs(isolated_store)}
-
-
-def _is_worker_of(proc, isolated_store) -> bool:
-    try:
-        arguments = (proc / "cmdline").read_bytes().decode(errors="replace")
-        environ = (proc / "environ").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return "bench.sweep.worker" in arguments and str(isolated_store) in environ
-
-
-@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_or_sigterm_stops_the_workers_cleanly_and_the_same_command_resumes(tmp_path, isolated_store, space_file,
-                                                                               stop, code):
-    args = [*TINY, "--arch", "gru", "--trials", "2", "--max-steps", "600", "--no-early-stop", "--space", space_file]
-    sweep = start_sweep(tmp_path, *args)
-    wait_for_running_trial(sweep, isolated_store, "parity/gru/params=any")
-    sweep.send_signal(stop)
-    out, err = sweep.communicate(timeout=120)
-    assert sweep.returncode == code, err
-    if stop == signal.SIGTERM:  # a scheduler's stop: said in one line, and no worker trains on as an orphan
-        assert "bench: stopped by SIGTERM" in err.splitlines()[-1]
-        assert not [p for p in Path("/proc").glob("[0-9]*") if _is_worker_of(p, isolated_store)]
-    interrupted = study(isolated_store, "parity/gru/params=any").trials
-    assert "RUNNING" not in states(interrupted)
-    statuses = {r.info.status for r in mlflow_runs(isolated_store)}
-    assert "RUNNING" not in statuses and "KILLED" in statuses
-
-    resumed = subprocess.run([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
-    assert [t.state.name for t in study(isolated_store, "parity/gru/params=any").trials].count("COMPLETE") == 2
-
-
-def test_a_sweep_killed_outright_leaves_no_worker_training_and_the_next_command_ends_every_run(tmp_path, isolated_store,
-                                                                                             space_file):
-    """SIGKILL (the OOM killer, `kill -9`, a scheduler past its grace period) gives the sweep no
-    chance to stop its workers: each notices that its parent is gone and stops as on SIGTERM."""
-    # A trial of 5,000 updates trains for far longer than the 10 s its worker is given to notice.
-    args = [*TINY, "--arch", "gru", "--trials", "1", "--max-steps", "5000", "--no-early-stop", "--space", space_file]
-    sweep = start_sweep(tmp_path, *args)
-    wait_for_running_trial(sweep, isolated_store, "parity/gru/params=any")
-    assert [p for p in Path("/proc").glob("[0-9]*") if _is_worker_of(p, isolated_store)]
-    sweep.kill()
-    sweep.communicate(timeout=30)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and [p for p in Path("/proc").glob("[0-9]*") if _is_worker_of(p, isolated_store)]:
-        time.sleep(0.2)
-    assert not [p for p in Path("/proc").glob("[0-9]*") if _is_worker_of(p, isolated_store)], "orphan workers train on"
-    assert "RUNNING" not in states(study(isolated_store, "parity/gru/params=any").trials)
-
-    resumed = subprocess.run([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
-    assert [t.state.name for t in study(isolated_store, "parity/gru/params=any").trials].count("COMPLETE") == 1
     assert "RUNNING" not in {r.info.status for r in mlflow_runs(isolated_store)}
 
 
@@ -384,7 +275,6 @@ def test_a_storage_password_is_in_no_process_arguments_no_mlflow_record_and_no_r
     redacted."""
     import os
     import uuid
-    from pathlib import Path
 
     import psycopg
 

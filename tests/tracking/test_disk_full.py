@@ -11,9 +11,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+
+from tests.sweep.sweeps import workers_of
 
 STUDY = "parity/gru/params=any"
 SMALL_RUN = ["run", "--task", "parity", "--opt", "length=4", "--arch", "gru", "--hidden-size", "8",
@@ -46,18 +47,6 @@ def statuses(store):
     with sqlite3.connect(store / "mlflow.db") as db:
         return db.execute("SELECT status, (SELECT value FROM tags WHERE tags.run_uuid = runs.run_uuid "
                           "AND key = 'failure_reason') FROM runs ORDER BY start_time").fetchall()
-
-
-def workers_of(home):
-    """Sweep worker processes whose RNNBENCH_HOME is ``home`` (other tests' workers may be running)."""
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if b"bench.sweep.worker" in (proc / "cmdline").read_bytes() and str(home).encode() in (proc / "environ").read_bytes():
-                found.append(proc.name)
-        except OSError:
-            pass
-    return found
 
 
 def test_a_disk_that_fills_mid_run_is_one_line_the_run_failed_and_the_store_usable_after(small_disk, bench_cli):
