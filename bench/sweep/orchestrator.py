@@ -24,7 +24,7 @@ import optuna
 from optuna.storages import BaseStorage
 from tqdm.auto import tqdm
 
-from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError
+from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
 from bench.sweep.jobs import EXIT_DISK_FULL, EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
@@ -307,7 +307,11 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
     bar.close()
     for index, code in ended.items():
         if code == EXIT_DISK_FULL:  # its line was relayed above, if the log had room for it
-            _end_parent_runs(storage, plans, options, "FAILED")
+            try:
+                _end_parent_runs(storage, plans, options, "FAILED")
+            except Exception as exc:  # no room to end them either: the same command, run again, ends them
+                if disk_full(exc) is None:
+                    raise
             raise DiskFull(pool.disk_full_words(index))
         if code != 0:
             _end_parent_runs(storage, plans, options, "FAILED")
