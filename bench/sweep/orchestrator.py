@@ -229,11 +229,12 @@ class WorkerPool:
     def alive(self) -> bool:
         return any(p is not None and p.poll() is None for p in self.processes)
 
-    def stop(self, timeout: float = 60.0) -> None:
-        """Ctrl-C: each worker marks its trial failed and its MLflow run KILLED, then exits."""
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 60.0) -> None:
+        """The signal the sweep got, passed on: each worker marks its trial failed and its MLflow run
+        KILLED with that signal named, then exits."""
         for process in self.processes:
             if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.send_signal(signum)
         deadline = time.monotonic() + timeout
         for process in self.processes:
             if process is None:
@@ -295,10 +296,10 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
             ended = pool.poll(write)
             if len(ended) == len(pool.processes):
                 break
-    except (KeyboardInterrupt, Terminated):  # Ctrl-C, or SIGTERM from a scheduler: the workers stop too
+    except (KeyboardInterrupt, Terminated) as exc:  # Ctrl-C, or SIGTERM from a scheduler: the workers stop too
         bar.close()
         print("bench: stopping the workers (their running trials are marked failed)...", file=sys.stderr)
-        pool.stop()
+        pool.stop(exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
         _end_parent_runs(storage, plans, options, "KILLED")
         raise
     bar.update(_count_done(storage, names, failed_seen, write) - bar.n)

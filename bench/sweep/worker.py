@@ -307,6 +307,11 @@ def stop_when_orphaned(poll_seconds: float = 1.0) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, raise_terminated)  # its trial failed with the reason, its run KILLED
+    # The coordinator stops a worker with SIGINT (Ctrl-C's path: the trial failed "interrupted", the
+    # run KILLED). A sweep started in the background by a script or a scheduler inherits SIGINT
+    # ignored, and Python then leaves it ignored: the worker would train on until it is killed, its
+    # trial RUNNING and its run with it. Only the coordinator can send it one (its own session).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stop_when_orphaned()
     if argv[:1] == ["--spec-file"]:  # how the coordinator hands it over: never on the command line
         spec_file = Path(argv[1])

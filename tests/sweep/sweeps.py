@@ -2,6 +2,7 @@
 ways to read what a sweep left (its Optuna study, its MLflow runs) or watch one as it runs."""
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -30,9 +31,12 @@ def mlflow_runs(isolated_store, task="parity"):
     return client.search_runs([experiment.experiment_id])
 
 
-def start_sweep(tmp_path, *args):
+def start_sweep(tmp_path, *args, in_background=False):
+    """``in_background``: started as a script's `bench sweep ... &` or a batch scheduler starts it,
+    with SIGINT ignored (what a non-interactive shell does to its background jobs)."""
     return subprocess.Popen([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if in_background else None)
 
 
 def wait_for_running_trial(sweep, isolated_store, name, timeout=180):

@@ -14,10 +14,12 @@ from tests.sweep.sweeps import TINY, mlflow_runs, start_sweep, states, study, wa
 def test_sigterm_or_ctrl_c_stops_the_workers_cleanly_and_the_same_command_resumes(tmp_path, isolated_store, space_file):
     """A scheduler's SIGTERM stops the sweep (exit 143), the same command resumes it, Ctrl-C stops that
     one (exit 130), and the same command again completes the study: each stop leaves no trial
-    RUNNING, its run KILLED and no worker behind. One study through both signals: one resume fewer."""
+    RUNNING, its trial failed with the reason, its run KILLED and no worker behind. The SIGTERM goes to a
+    sweep started as a scheduler does, SIGINT ignored: its workers stop all the same. One study
+    through both signals: one resume fewer."""
     args = [*TINY, "--arch", "gru", "--trials", "2", "--max-steps", "600", "--no-early-stop", "--space", space_file]
     for stop, code in [(signal.SIGTERM, 143), (signal.SIGINT, 130)]:
-        sweep = start_sweep(tmp_path, *args)
+        sweep = start_sweep(tmp_path, *args, in_background=stop == signal.SIGTERM)
         wait_for_running_trial(sweep, isolated_store, "parity/gru/params=any")
         sweep.send_signal(stop)
         out, err = sweep.communicate(timeout=120)
@@ -28,8 +30,12 @@ def test_sigterm_or_ctrl_c_stops_the_workers_cleanly_and_the_same_command_resume
         interrupted = study(isolated_store, "parity/gru/params=any").trials
         assert "RUNNING" not in states(interrupted)
         assert states(interrupted).count("FAIL") == (1 if stop == signal.SIGTERM else 2)
-        statuses = [r.info.status for r in mlflow_runs(isolated_store)]
-        assert "RUNNING" not in statuses and "KILLED" in statuses
+        said = "its worker was stopped by SIGTERM; retried" if stop == signal.SIGTERM else "interrupted (Ctrl-C)"
+        assert [t.user_attrs.get("fail_reason") for t in interrupted if t.state.name == "FAIL"][-1] == said
+        runs = mlflow_runs(isolated_store)
+        assert "RUNNING" not in {r.info.status for r in runs}
+        killed = {r.data.tags.get("failure_reason") for r in runs if r.info.status == "KILLED" and "sweep.trial" in r.data.tags}
+        assert ("stopped by SIGTERM" if stop == signal.SIGTERM else "interrupted (Ctrl-C)") in killed
 
     resumed = subprocess.run([sys.executable, "-m", "bench.cli", "sweep", *args], cwd=tmp_path,
                              capture_output=True, text=True, timeout=300)
