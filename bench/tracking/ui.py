@@ -22,6 +22,10 @@ from bench.core.errors import RunFailed, UsageError
 from bench.tracking.store import RUNS_VIEW, Tracker, default_tracking_uri
 
 HOST = "127.0.0.1"
+MODEL_TRAINING = "workflowType=machine_learning"
+"""MLflow 3's sidebar switches between GenAI and model training, GenAI unless the browser
+remembers otherwise; this query parameter opens a page in the model-training view (runs, models)
+whatever the browser remembers, and the links in the sidebar keep it."""
 
 
 def free_port() -> int:
@@ -36,13 +40,18 @@ def compare_url(base: str, run_ids: Sequence[str], experiment_ids: Sequence[str]
     compact = (",", ":")
     query = urllib.parse.urlencode({"runs": json.dumps(list(run_ids), separators=compact),
                                     "experiments": json.dumps(list(experiment_ids), separators=compact)})
-    return f"{base}/#/compare-runs?{query}"
+    return f"{base}/#/compare-runs?{query}&{MODEL_TRAINING}"
 
 
 def runs_url(base: str, experiment_id: str) -> str:
     """The runs table of an experiment with the columns and sort of the harness's view (each run's
     architecture, size and test metric; :meth:`bench.tracking.store.Tracker.show_in_runs_table`)."""
-    return f"{base}/#/experiments/{experiment_id}/runs?viewStateShareKey={RUNS_VIEW}"
+    return f"{base}/#/experiments/{experiment_id}/runs?viewStateShareKey={RUNS_VIEW}&{MODEL_TRAINING}"
+
+
+def home_url(base: str) -> str:
+    """The UI's list of experiments, in the model-training view."""
+    return f"{base}/#/experiments?{MODEL_TRAINING}"
 
 
 def experiment_urls(base: str, tracking_uri: str | None = None) -> list[tuple[str, str]]:
@@ -113,7 +122,7 @@ def serve(port: int = 0, tracking_uri: str | None = None) -> int:
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    print(f"MLflow UI on {tracking_uri or default_tracking_uri()}: {url}  (Ctrl-C to stop)", flush=True)
+    print(f"MLflow UI on {tracking_uri or default_tracking_uri()}: {home_url(url)}  (Ctrl-C to stop)", flush=True)
     try:
         for name, address in experiment_urls(url, tracking_uri):
             print(f"  {name}: {address}", flush=True)

@@ -139,14 +139,17 @@ def test_the_runs_table_and_the_comparison_page_show_each_architecture_and_its_t
         assert (tmp_path / "compare-runs.png").stat().st_size > 10_000
 
         # The runs table `bench ui` prints for the task: a page of training runs (not MLflow's GenAI
-        # overview) listing each run by what it is, with its architecture and test metric in columns.
+        # overview) listing each run by what it is, with its architecture and test metric in columns,
+        # the sidebar on model training (runs, models, the registry), as on the home page it prints.
+        assert printed[0].split(": ", 1)[1].split()[0] == f"{base}/#/experiments?workflowType=machine_learning"
         (runs_page,) = [line.split(": ", 1)[1].strip() for line in printed if line.strip().startswith("parity: ")]
         driver.get(runs_page)
         WebDriverWait(driver, 90).until(lambda d: all(name in body(d) for name in names.values())
                                         and "test/seq_acc" in body(d).splitlines())
         text = body(driver)
-        assert "Training runs" in text and "Traces" not in text.split("Training runs", 1)[1]
-        cells = text.split("Training runs", 1)[1].splitlines()
+        sidebar, table = text.split("Run Name", 1)
+        assert "Model registry" in sidebar and "Judges" not in sidebar and "Sessions" not in sidebar, sidebar
+        cells = table.splitlines()
         numbers = [float(c) for c in cells if re.fullmatch(r"\d+(\.\d+)?", c)]
         for arch, result in runs.items():  # its architecture, size and test metric are columns
             assert arch in cells and str(result.num_parameters) in cells, (arch, cells)
@@ -160,7 +163,7 @@ def test_the_runs_table_and_the_comparison_page_show_each_architecture_and_its_t
         WebDriverWait(driver, 90).until(lambda d: "gru-long" in body(d) and "gru-short" in body(d))
         headers = [e.get_attribute("textContent").strip() for e in driver.find_elements(By.XPATH, "//*[@role='columnheader']")]
         assert "study.experiment" in headers and "study.arm" in headers, headers
-        cells = body(driver).split("Training runs", 1)[1].splitlines()
+        cells = body(driver).split("Run Name", 1)[1].splitlines()
         for experiment, result in in_study.items():  # the same run name twice: the columns tell them apart
             assert shown_name("gru", result) in cells and experiment in cells and f"gru-{experiment}" in cells, cells
         driver.save_screenshot(str(tmp_path / "study-runs-table.png"))
