@@ -155,6 +155,19 @@ class Beats:
     """``success`` claims: the value of ``metric`` a seed must reach to count as a success (in its
     better direction); None: the task's target, on the task's target metric."""
 
+    over_seeds: ClassVar[bool] = True
+    """Judged over seed reruns, with a margin (else over tuning trials)."""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The arms the claim names."""
+        return self.better, self.worse
+
+    @property
+    def pair(self) -> tuple[str, str] | None:
+        """The two arms compared, the one the claim favours (if any) first; None for no comparison."""
+        return self.better, self.worse
+
     def statement(self) -> str:
         on = f" ({self.metric})" if self.metric else ""
         return f"{self.better} beats {self.worse} on {', '.join(self.experiments)}{on}"
@@ -180,6 +193,16 @@ class NoConsistentWinner:
         on = f" ({self.metric})" if self.metric else ""
         return f"no consistent winner between {self.a} and {self.b} over {', '.join(self.experiments)}{on}"
 
+    over_seeds: ClassVar[bool] = True
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.a, self.b
+
+    @property
+    def pair(self) -> tuple[str, str] | None:
+        return self.a, self.b
+
 
 @dataclasses.dataclass(frozen=True)
 class Equivalent:
@@ -203,6 +226,16 @@ class Equivalent:
         margin = f" within ±{self.margin.value:g}" if self.margin else ""
         return f"{self.a} is as good as {self.b}{margin} on {', '.join(self.experiments)}{on}"
 
+    over_seeds: ClassVar[bool] = True
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.a, self.b
+
+    @property
+    def pair(self) -> tuple[str, str] | None:
+        return self.a, self.b
+
 
 @dataclasses.dataclass(frozen=True)
 class ClosesGap:
@@ -223,6 +256,17 @@ class ClosesGap:
         return (f"{self.arm} closes at least {self.fraction:.0%} of the gap from {self.baseline} to {self.target} "
                 f"on {', '.join(self.experiments)}")
 
+    over_seeds: ClassVar[bool] = True
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.arm, self.baseline, self.target
+
+    @property
+    def pair(self) -> tuple[str, str] | None:
+        """The gap's two ends: whether tuning or a reporting rule would reverse them."""
+        return self.target, self.baseline
+
 
 @dataclasses.dataclass(frozen=True)
 class MostImportant:
@@ -236,6 +280,19 @@ class MostImportant:
     def statement(self) -> str:
         return (f"{self.parameter} is the most important hyperparameter (fANOVA) for {', '.join(self.arms)} "
                 f"on {', '.join(self.experiments)}")
+
+    over_seeds: ClassVar[bool] = False
+    margin: ClassVar[None] = None
+    """Judged over the tuning trials: no seeds, no margin, the trials' own objective."""
+    metric: ClassVar[str] = ""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.arms
+
+    @property
+    def pair(self) -> tuple[str, str] | None:
+        return None
 
 
 Claim = Beats | NoConsistentWinner | Equivalent | ClosesGap | MostImportant
@@ -303,24 +360,20 @@ class Study:
             for claim in cls.claims:  # the suite runs every study at smoke: every claim must be exercised
                 if not ran & set(claim.experiments):
                     found.append(f"claim {claim.statement()!r}: none of its experiments runs at the smoke scale")
-        comparative = any(not isinstance(c, MostImportant) for c in cls.claims)
+        comparative = any(c.over_seeds for c in cls.claims)
         for scale_name, scale in cls.scales.items():
             if comparative and scale.seeds < 2:
                 found.append(f"scale {scale_name}: a comparison needs at least 2 seeds per arm for an interval")
             if scale.max_seeds and scale.max_seeds < scale.seeds or scale.seed_step < 1:
                 found.append(f"scale {scale_name}: max_seeds must be at least seeds, seed_step at least 1")
         for claim in cls.claims:
-            if not isinstance(claim, MostImportant) and (claim.margin is None or claim.margin.value <= 0
-                                                          or not claim.margin.why.strip()):
+            if claim.over_seeds and (claim.margin is None or claim.margin.value <= 0 or not claim.margin.why.strip()):
                 found.append(f"claim {claim.statement()!r}: declare its margin (> 0) and why that much")
         for item in cls.published:
             if item.experiment not in experiments or item.arm not in arms:
                 found.append(f"published number for unknown {item.experiment}/{item.arm}")
         for claim in cls.claims:
-            used = {claim.better, claim.worse} if isinstance(claim, Beats) else \
-                {claim.a, claim.b} if isinstance(claim, NoConsistentWinner | Equivalent) else \
-                {claim.arm, claim.baseline, claim.target} if isinstance(claim, ClosesGap) else set(claim.arms)
-            for label in used - arms:
+            for label in sorted(set(claim.labels) - arms):
                 found.append(f"claim {claim.statement()!r}: unknown arm {label!r}")
             for name in set(claim.experiments) - experiments:
                 found.append(f"claim {claim.statement()!r}: unknown experiment {name!r}")

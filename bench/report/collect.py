@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 import pandas as pd
 from mlflow.tracking import MlflowClient
+from optuna.storages import BaseStorage
 
 if TYPE_CHECKING:
     from bench.core.task import Task
@@ -25,7 +26,7 @@ from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.registry import TASKS
 from bench.report.runs import best_trial_instead, choose_runs, choose_study_runs, finished, load_run_config
-from bench.report.tables import TaskReport, budget_warning, length_table, main_table, pairwise_table, study_tables
+from bench.report.tables import TaskReport, TaskRuns, budget_warning, length_table, main_table, pairwise_table, study_tables
 from bench.tracking.optuna_store import default_storage_url, open_storage
 from bench.tracking.runs import search_experiment
 from bench.tracking.store import default_tracking_uri
@@ -33,7 +34,7 @@ from bench.tracking.store import default_tracking_uri
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per config.yaml otherwise
 
 
-def metric_histories(client: MlflowClient, report: TaskReport) -> pd.DataFrame:
+def metric_histories(client: MlflowClient, report: TaskRuns) -> pd.DataFrame:
     """Validation metric of every chosen run over update steps and seconds since the run started."""
     rows = []
     key = f"val/{report.metric}"
@@ -47,13 +48,17 @@ def metric_histories(client: MlflowClient, report: TaskReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "arch", "run_id", "seed", "step", "seconds", "value"])
 
 
-def open_studies(storage_url: str | None, names: set[str]) -> dict[str, Any]:
-    """The named studies from Optuna storage; nothing (not an empty new database) if there is none."""
+def open_studies(storage_url: str | BaseStorage | None, names: set[str]) -> dict[str, Any]:
+    """The named studies from Optuna storage (a URL, or a storage already open); nothing (not an
+    empty new database) if there is none."""
 
-    url = storage_url or default_storage_url()
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return {}
-    storage = open_storage(url)
+    if isinstance(storage_url, BaseStorage):
+        storage = storage_url
+    else:
+        url = storage_url or default_storage_url()
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+            return {}
+        storage = open_storage(url)
     studies = {}
     for name in names:
         try:
@@ -65,12 +70,13 @@ def open_studies(storage_url: str | None, names: set[str]) -> dict[str, Any]:
 
 def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | None = None,
             storage: str | None = None, experiment: str | None = None, arms: Mapping[str, str] | None = None,
-            label: str = "") -> tuple[TaskReport, Any]:
+            label: str = "", studies: Mapping[str, optuna.Study] | None = None) -> tuple[TaskReport, Any]:
     """Read ``task``'s experiment and studies into a :class:`TaskReport` (and return the MLflow client).
 
     ``arms`` (a study's experiment): label → sweep study name; each label's runs are that study's
     seed reruns (:func:`choose_study_runs`) instead of an architecture's (``archs`` is then ignored),
-    and ``label`` names the report."""
+    and ``label`` names the report. ``studies``: the sweep studies already read (a study's report
+    reads them once for all its experiments); None: read from ``storage``."""
 
     TASKS.get(task)  # an unknown name is a did-you-mean usage error
     name = experiment or task
@@ -91,28 +97,26 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
         raise UsageError(f"no finished runs of {', '.join(wanted)} on task {task!r} in {uri}")
     config = load_run_config(tracker.client, next(iter(chosen.values())).runs["run_id"].iloc[0])
     metric, mode, target, words = _target(config)
-    empty = pd.DataFrame()
-    report = TaskReport(task, name, metric, mode, target, dict(config.task.options), chosen, main=empty,
-                        pairwise=empty, curves=empty, lengths=empty, importance=empty, trials=empty, label=label,
-                        target_words=words)
+    report = TaskRuns(task, name, metric, mode, target, dict(config.task.options), chosen, label=label,
+                      target_words=words)
     for arch in wanted:
         if arch not in chosen:
             report.note(1, f"{arch}: no finished runs on this task")
-    studies = open_studies(storage, {r.study for r in chosen.values() if r.study})
+    if studies is None:
+        studies = open_studies(storage, {r.study for r in chosen.values() if r.study})
     for arch, runs in report.arch_runs.items():  # a row describes one run: the best trial's, beside its parameters
         best = _best_trial_number(studies.get(runs.study) if runs.study else None)
         if best is not None:
             report.arch_runs[arch] = best_trial_instead(runs, frame, best)
-    report.main = main_table(report, studies)
+    main = main_table(report, studies)
     unequal = budget_warning(task, {a: r.values("metrics.num_parameters") for a, r in chosen.items()})
     if unequal:
         report.warnings.append(unequal)
         report.note(1, unequal)
-    report.pairwise = pairwise_table(report)
-    report.curves = metric_histories(tracker.client, report)
-    report.lengths = length_table(report)
-    report.importance, report.trials = study_tables(report, studies)
-    return report, tracker.client
+    pairwise, curves, lengths = pairwise_table(report), metric_histories(tracker.client, report), length_table(report)
+    importance, trials = study_tables(report, studies)
+    return TaskReport.of(report, main=main, pairwise=pairwise, curves=curves, lengths=lengths, importance=importance,
+                         trials=trials), tracker.client
 
 
 def _best_trial_number(study: Any) -> int | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import optuna
@@ -18,8 +18,9 @@ from bench.report.runs import ArchRuns
 
 
 @dataclasses.dataclass
-class TaskReport:
-    """Everything known about one task: the chosen runs and the tables built from them."""
+class TaskRuns:
+    """One task's chosen runs as read back (or one experiment of a study's), and what its task is
+    scored on: what every table is built from."""
 
     task: str
     experiment: str
@@ -28,12 +29,6 @@ class TaskReport:
     target_value: float
     options: dict[str, Any]
     arch_runs: dict[str, ArchRuns]
-    main: pd.DataFrame
-    pairwise: pd.DataFrame
-    curves: pd.DataFrame
-    lengths: pd.DataFrame
-    importance: pd.DataFrame
-    trials: pd.DataFrame
     notes: dict[int, list[str]] = dataclasses.field(default_factory=dict)
     """Sentences to print in a section (by number): what could not be computed, and why."""
     warnings: list[str] = dataclasses.field(default_factory=list)
@@ -58,6 +53,22 @@ class TaskReport:
         return diff > 0 if self.mode == "max" else diff < 0
 
 
+@dataclasses.dataclass(kw_only=True)
+class TaskReport(TaskRuns):
+    """A task's runs with the tables built from them, all at once (:func:`bench.report.collect.collect`)."""
+
+    main: pd.DataFrame
+    pairwise: pd.DataFrame
+    curves: pd.DataFrame
+    lengths: pd.DataFrame
+    importance: pd.DataFrame
+    trials: pd.DataFrame
+
+    @classmethod
+    def of(cls, runs: TaskRuns, **tables: pd.DataFrame) -> TaskReport:
+        return cls(**{f.name: getattr(runs, f.name) for f in dataclasses.fields(TaskRuns)}, **tables)
+
+
 def _fmt(value: float, digits: int = 4) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}g}"
 
@@ -70,7 +81,7 @@ def interval_text(interval: stats.Interval) -> str:
     return f"{_fmt(interval.mean)} ± {_fmt(interval.half_width, 2)} (n={interval.n})"
 
 
-def _hyperparameters(runs: ArchRuns, studies: dict[str, Any]) -> str:
+def _hyperparameters(runs: ArchRuns, studies: Mapping[str, Any]) -> str:
     study = studies.get(runs.study) if runs.study else None
     if study is not None:
         try:
@@ -94,7 +105,7 @@ def _registered(runs: ArchRuns, arm: str) -> str:
     return str(names[0]) if len(names) == 1 else arm
 
 
-def main_table(report: TaskReport, studies: dict[str, Any]) -> pd.DataFrame:
+def main_table(report: TaskRuns, studies: Mapping[str, Any]) -> pd.DataFrame:
     """One row per architecture: size, test metric with its CI, how tuned, time, steps to target."""
     rows = []
     for arch, runs in report.arch_runs.items():
@@ -138,7 +149,7 @@ def budget_warning(task: str, parameters: dict[str, list[float]]) -> str | None:
             f"{BUDGET_TOLERANCE:.0%} ({listed}); compare at an equal budget, e.g. `--params {smallest}`")
 
 
-def pairwise_table(report: TaskReport) -> pd.DataFrame:
+def pairwise_table(report: TaskRuns) -> pd.DataFrame:
     """Each pair of architectures: difference of mean test metric (A − B) with Welch CI, t, p and
     the exact permutation p, and the result in words. A task report declares no margin, so it says
     only whether a difference is significant; "no difference" needs a margin and is a study's verdict
@@ -190,7 +201,7 @@ def win_matrix(reports: Sequence[TaskReport]) -> pd.DataFrame:
     return table
 
 
-def length_table(report: TaskReport) -> pd.DataFrame:
+def length_table(report: TaskRuns) -> pd.DataFrame:
     """Test metric at the training length and at every longer evaluation length (``test/lenN/…``)."""
     rows = []
     suffix = f"/{report.metric}"
@@ -219,7 +230,7 @@ to the trials; from one trial every parameter gets an equal share and from a han
 changes with the forest's seed, so a number shown would read as a finding it is not."""
 
 
-def study_tables(report: TaskReport, studies: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def study_tables(report: TaskRuns, studies: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """fANOVA importance of each searched parameter (Greff et al. 2017) and every trial's params and
     objective, per architecture's search study."""
 

@@ -168,7 +168,8 @@ def provenance(doc: Document, reports: Sequence[TaskReport], command: str, track
                              "seed": run.get("params.train.seed"), "made by": run.get("tags.mlflow.source.name"),
                              "study": run.get("tags.sweep.study") or "", "git_commit": run.get("tags.git_commit"),
                              "device": run.get("tags.device"),
-                             **{c[len("tags."):]: run[c] for c in run.index if c.startswith("tags.version.")}})
+                             # sorted: the search's tag columns come in another order in every process
+                             **{c[len("tags."):]: run[c] for c in sorted(run.index) if c.startswith("tags.version.")}})
     runs = pd.DataFrame(rows)
     doc.text(f"Report command: `{command}`, generated {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC "
              f"on {_machine()}.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bench.core.registry import STUDIES
-from bench.core.study import MostImportant, Study
+from bench.core.study import Study
 
 
 def listing() -> str:
@@ -53,8 +53,7 @@ def describe(study: type[Study]) -> str:
     lines += ["", "claims:"]
     for c in study.claims:
         lines.append(f"  - {c.statement()}" + (f" ({c.source})" if c.source else ""))
-        margin = None if isinstance(c, MostImportant) else c.margin
-        if margin is not None:
+        if (margin := c.margin) is not None:
             per = "".join(f"; {k} ±{v:g}" for k, v in margin.by_experiment.items())
             unit = " in success rate (seeds meeting the task's target)" if getattr(c, "test", "") == "success" else ""
             lines.append(f"      margin ±{margin.value:g}{unit}{per}: {margin.why}")

@@ -9,6 +9,7 @@ seed's metric meets the task's target, else 0.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,17 @@ import optuna
 import pandas as pd
 
 from bench.core.metrics import reaches
-from bench.core.study import Beats, Claim, ClosesGap, Equivalent, MostImportant, NoConsistentWinner, Scale, Study
+from bench.core.study import (
+    Beats,
+    Claim,
+    ClosesGap,
+    Comparison,
+    Equivalent,
+    MostImportant,
+    NoConsistentWinner,
+    Scale,
+    Study,
+)
 from bench.report.sequential import Design
 from bench.report.tables import TaskReport
 from bench.report.verdicts import (
@@ -123,69 +134,107 @@ def importance_fits(study: optuna.Study, refits: int = FANOVA_REFITS) -> list[di
     return fits or None
 
 
-def judge_claim(claim: Claim, reports: Mapping[str, TaskReport], studies: Mapping[str, optuna.Study], design: Design,
-                missing: Sequence[str] = ()) -> ClaimVerdict:
-    """The verdict on one claim from the collected experiments; ``missing``: those the scale runs
-    that have no finished runs (yet), the others absent from ``reports`` were not run at this scale."""
-    statement = claim.statement()
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """What every claim of a study is judged from, read once: the collected experiments (by name),
+    the sweep studies (by name), the planned looks, and the experiments the scale runs that have no
+    finished runs yet (the others absent from ``reports`` were not run at this scale)."""
 
-    def report_of(name: str) -> TaskReport | str:
-        return reports.get(name) or ("no finished runs" if name in missing else NOT_RUN)
+    reports: Mapping[str, TaskReport]
+    studies: Mapping[str, optuna.Study]
+    design: Design
+    missing: Sequence[str] = ()
 
-    if isinstance(claim, MostImportant):
-        rankings: dict[str, list[dict[str, float]] | str] = {}
+    def report_of(self, name: str) -> TaskReport | str:
+        return self.reports.get(name) or ("no finished runs" if name in self.missing else NOT_RUN)
+
+    def margins(self, claim: Comparison) -> dict[str, float]:
+        assert claim.margin is not None  # Study.problems() requires one on every comparison
+        return {name: claim.margin.of(name) for name in claim.experiments}
+
+    def modes(self, claim: Comparison) -> dict[str, Mode]:
+        """Per experiment, whether lower or higher is better for the claim's metric (0/1 success
+        values: higher, whatever the metric's direction)."""
+        if getattr(claim, "test", "welch") == "success":
+            return dict.fromkeys(claim.experiments, "max")
+        return {name: metric_mode(claim_metric(claim.metric, self.reports[name]), self.reports[name])
+                if name in self.reports else "min" for name in claim.experiments}
+
+    def pairs(self, claim: Beats | NoConsistentWinner | Equivalent) -> dict[str, tuple[Values, Values] | str]:
+        """Per experiment, the two arms' values by seed, or why there are none."""
+        assert claim.pair is not None
+        success = claim.test == "success"
+        found: dict[str, tuple[Values, Values] | str] = {}
         for name in claim.experiments:
-            report = reports.get(name)
-            for arm in claim.arms:
-                runs = report.arch_runs.get(arm) if report else None
-                study = studies.get(runs.study) if runs and runs.study else None
-                why = f"no tuning study of {arm}" if name in reports else str(report_of(name))
-                rankings[f"{name}/{arm}"] = ((importance_fits(study) or "fewer than 4 complete tuning trials")
-                                             if study is not None else why)
-        return judge_most_important(statement, claim.parameter, rankings)
-    assert claim.margin is not None  # Study.problems() requires one on every comparison
-    margins = {name: claim.margin.of(name) for name in claim.experiments}
-    modes: dict[str, Mode] = {name: metric_mode(claim_metric(claim.metric, reports[name]), reports[name])
-                              if name in reports else "min" for name in claim.experiments}
-    if isinstance(claim, ClosesGap):
-        triples: dict[str, tuple[Values, Values, Values] | str] = {}
-        for name in claim.experiments:
-            found = [arm_values(report_of(name), arm, claim.metric) for arm in (claim.arm, claim.baseline, claim.target)]
-            reasons = [f for f in found if isinstance(f, str)]
-            values = [f for f in found if not isinstance(f, str)]
-            triples[name] = reasons[0] if reasons else (values[0], values[1], values[2])
-        return judge_closes_gap(statement, claim.arm, claim.baseline, claim.target, claim.fraction, triples, modes,
-                                design, margins)
-    a, b = (claim.better, claim.worse) if isinstance(claim, Beats) else (claim.a, claim.b)
-    success = claim.test == "success"
-    if success:  # 0/1 values: higher is better whatever the metric's direction
-        modes = dict.fromkeys(modes, "max")
-    samples: dict[str, tuple[Values, Values] | str] = {}
+            first, second = (arm_values(self.report_of(name), arm, claim.metric, success, claim.success_at)
+                             for arm in claim.pair)
+            found[name] = first if isinstance(first, str) else second if isinstance(second, str) else (first, second)
+        return found
+
+
+@functools.singledispatch
+def judge(claim: object, evidence: Evidence) -> ClaimVerdict:
+    """The verdict on one claim: each kind of claim has its judge, registered below (a new kind
+    registers its own with ``@judge.register``)."""
+    raise TypeError(f"no judge for claims of kind {type(claim).__name__}: register one with @judge.register")
+
+
+@judge.register
+def _beats(claim: Beats, evidence: Evidence) -> ClaimVerdict:
+    return judge_beats(claim.statement(), claim.better, claim.worse, evidence.pairs(claim), evidence.modes(claim),
+                       evidence.design, evidence.margins(claim), claim.test)
+
+
+@judge.register
+def _no_consistent_winner(claim: NoConsistentWinner, evidence: Evidence) -> ClaimVerdict:
+    return judge_no_consistent_winner(claim.statement(), claim.a, claim.b, evidence.pairs(claim), evidence.modes(claim),
+                                      evidence.design, evidence.margins(claim), claim.test)
+
+
+@judge.register
+def _equivalent(claim: Equivalent, evidence: Evidence) -> ClaimVerdict:
+    reports = evidence.reports
+    unlearned = {name: why for name in claim.experiments if name in reports
+                 if (why := neither_learned(reports[name], (claim.a, claim.b)))}
+    return judge_equivalent(claim.statement(), claim.a, claim.b, evidence.pairs(claim), evidence.modes(claim),
+                            evidence.design, evidence.margins(claim), unlearned, claim.test)
+
+
+@judge.register
+def _closes_gap(claim: ClosesGap, evidence: Evidence) -> ClaimVerdict:
+    triples: dict[str, tuple[Values, Values, Values] | str] = {}
     for name in claim.experiments:
-        first = arm_values(report_of(name), a, claim.metric, success, claim.success_at)
-        second = arm_values(report_of(name), b, claim.metric, success, claim.success_at)
-        samples[name] = (first if isinstance(first, str) else second if isinstance(second, str) else (first, second))
-    if isinstance(claim, NoConsistentWinner):
-        return judge_no_consistent_winner(statement, a, b, samples, modes, design, margins, claim.test)
-    if isinstance(claim, Equivalent):
-        unlearned = {name: neither_learned(reports[name], (a, b)) or "" for name in claim.experiments if name in reports}
-        return judge_equivalent(statement, a, b, samples, modes, design, margins,
-                                {name: why for name, why in unlearned.items() if why}, claim.test)
-    return judge_beats(statement, a, b, samples, modes, design, margins, claim.test)
+        found = [arm_values(evidence.report_of(name), arm, claim.metric) for arm in claim.labels]
+        reasons = [f for f in found if isinstance(f, str)]
+        values = [f for f in found if not isinstance(f, str)]
+        triples[name] = reasons[0] if reasons else (values[0], values[1], values[2])
+    return judge_closes_gap(claim.statement(), claim.arm, claim.baseline, claim.target, claim.fraction, triples,
+                            evidence.modes(claim), evidence.design, evidence.margins(claim))
 
 
-def judge_all(study: type[Study], reports: Mapping[str, TaskReport], studies: Mapping[str, optuna.Study], design: Design,
-              missing: Sequence[str] = ()) -> list[ClaimVerdict]:
-    return [with_failures(judge_claim(claim, reports, studies, design, missing), claim, reports) for claim in study.claims]
+@judge.register
+def _most_important(claim: MostImportant, evidence: Evidence) -> ClaimVerdict:
+    rankings: dict[str, list[dict[str, float]] | str] = {}
+    for name in claim.experiments:
+        report = evidence.reports.get(name)
+        for arm in claim.arms:
+            runs = report.arch_runs.get(arm) if report else None
+            study = evidence.studies.get(runs.study) if runs and runs.study else None
+            why = f"no tuning study of {arm}" if report else str(evidence.report_of(name))
+            rankings[f"{name}/{arm}"] = ((importance_fits(study) or "fewer than 4 complete tuning trials")
+                                         if study is not None else why)
+    return judge_most_important(claim.statement(), claim.parameter, rankings)
+
+
+def judge_all(study: type[Study], evidence: Evidence) -> list[ClaimVerdict]:
+    return [with_failures(judge(claim, evidence), claim, evidence.reports) for claim in study.claims]
 
 
 def with_failures(verdict: ClaimVerdict, claim: Claim, reports: Mapping[str, TaskReport]) -> ClaimVerdict:
     """The verdict, its evidence saying which of its arms lost seed runs to failures: a failed seed is
     missing from the sample, not scored as the worst, so an arm that often fails to train is judged
     on the seeds that did (the worker replaces a failed seed with a fresh one)."""
-    arms = ({claim.better, claim.worse} if isinstance(claim, Beats) else {claim.a, claim.b}
-            if isinstance(claim, NoConsistentWinner | Equivalent) else {claim.arm, claim.baseline, claim.target}
-            if isinstance(claim, ClosesGap) else set())
+    arms = set(claim.labels) if claim.over_seeds else set()
     lost = [f"{name}: {runs.failed} seed run(s) of {arm} failed or were stopped and are not counted"
             for name in claim.experiments if name in reports
             for arm, runs in reports[name].arch_runs.items() if arm in arms and runs.failed]

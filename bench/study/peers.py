@@ -15,12 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import optuna
 import pandas as pd
 
-from bench.core.study import Beats, ClosesGap, Equivalent, MostImportant, NoConsistentWinner, Study
+from bench.core.study import Study
 from bench.report.tables import TaskReport
 from bench.report.tuning import crossings, draw, expected_best
 from bench.report.verdicts import ClaimVerdict
@@ -46,16 +46,6 @@ def _search_study(studies: Mapping[str, optuna.Study], study: type[Study], scale
     if experiment not in found or arm not in arms:
         return None
     return studies.get(optuna_study_name(study, scale, found[experiment], arms[arm]))
-
-
-def _pairs(claim: Any) -> tuple[str, str] | None:
-    if isinstance(claim, Beats):
-        return claim.better, claim.worse
-    if isinstance(claim, NoConsistentWinner | Equivalent):
-        return claim.a, claim.b
-    if isinstance(claim, ClosesGap):
-        return claim.target, claim.baseline
-    return None
 
 
 def budget_curves(study: type[Study], scale: str, reports: Mapping[str, TaskReport], studies: Mapping[str, optuna.Study],
@@ -84,7 +74,7 @@ def budget_flags(study: type[Study], curves: Mapping[str, Mapping[str, Sequence[
     """A sentence for every comparison whose arms' expected-best curves cross within the budget."""
     flags = []
     for claim in study.claims:
-        pair = _pairs(claim)
+        pair = claim.pair
         if pair is None:
             continue
         for name in claim.experiments:
@@ -121,8 +111,8 @@ def peers_table(study: type[Study], scale: str, reports: Mapping[str, TaskReport
     rules, a rule naming another winner marked ⚑ (see the module docstring)."""
     rows = []
     for claim, verdict in zip(study.claims, verdicts, strict=True):
-        pair = _pairs(claim)
-        if pair is None or isinstance(claim, MostImportant):
+        pair = claim.pair
+        if pair is None:
             continue
         a, b = pair
         for name in claim.experiments:

@@ -13,15 +13,17 @@ import dataclasses
 import datetime
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pandas as pd
+from optuna.storages import BaseStorage
 
 from bench.core.datafiles import bench_home
 from bench.core.errors import UsageError
-from bench.core.study import MostImportant, Study
+from bench.core.study import Study
 from bench.report import stats
 from bench.report.collect import collect, open_studies
 from bench.report.render import Document
@@ -29,7 +31,7 @@ from bench.report.sequential import Design
 from bench.report.tables import TaskReport, interval_text
 from bench.report.verdicts import ClaimVerdict
 from bench.report.writer import write_collected
-from bench.study.judging import Tally, arm_values, design_of, judge_all
+from bench.study.judging import Evidence, Tally, arm_values, design_of, judge_all
 from bench.study.peers import budget_curves, budget_flags, peers_table
 from bench.study.plan import arm_names, mlflow_experiment, optuna_study_name
 from bench.study.scales import from_label, labels_in
@@ -60,27 +62,29 @@ def ours_vs_paper(study: type[Study], scale: str, reports: dict[str, TaskReport]
                                        "paper in our 95% CI", "source", "how sure"])
 
 
-def cost(study: type[Study], scale: str, storage: str | None) -> dict[str, Any]:
+def cost(study: type[Study], scale: str, studies: Mapping[str, optuna.Study]) -> dict[str, Any]:
     """Trials and seed reruns finished, compute hours (their durations summed) and wall-clock hours
-    (first start to last end), from the sweep studies' trials."""
-    opened = open_storage(storage)
+    (first start to last end), from the sweep studies' trials (``studies``: by name, as read once)."""
     durations, starts, ends, finished = [], [], [], 0
-    for experiment in study.experiments_at(scale):
-        for arm in study.arms:
-            for name in (s := optuna_study_name(study, scale, experiment, arm), f"{s}/seeds"):
-                try:
-                    found = optuna.load_study(study_name=name, storage=opened)
-                except KeyError:
-                    continue
-                for trial in found.get_trials(deepcopy=False):
-                    if trial.datetime_start and trial.datetime_complete:
-                        durations.append((trial.datetime_complete - trial.datetime_start).total_seconds())
-                        starts.append(trial.datetime_start)
-                        ends.append(trial.datetime_complete)
-                        finished += trial.state != optuna.trial.TrialState.FAIL
+    for name in sweep_study_names(study, scale):
+        if (found := studies.get(name)) is None:
+            continue
+        for trial in found.get_trials(deepcopy=False):
+            if trial.datetime_start and trial.datetime_complete:
+                durations.append((trial.datetime_complete - trial.datetime_start).total_seconds())
+                starts.append(trial.datetime_start)
+                ends.append(trial.datetime_complete)
+                finished += trial.state != optuna.trial.TrialState.FAIL
     wall = (max(ends) - min(starts)).total_seconds() if starts else 0.0
     return {"runs": finished, "compute_hours": round(sum(durations) / 3600, 3), "wall_hours": round(wall / 3600, 3),
             "compute_seconds": round(sum(durations), 1), "wall_seconds": round(wall, 1)}
+
+
+def sweep_study_names(study: type[Study], scale: str) -> list[str]:
+    """Every sweep study a scale runs: per experiment and arm, its tuning study and its seed reruns."""
+    tuning = [optuna_study_name(study, scale, experiment, arm) for experiment in study.experiments_at(scale)
+              for arm in study.arms]
+    return [name for each in tuning for name in (each, f"{each}/seeds")]
 
 
 def duration(seconds: float) -> str:
@@ -102,23 +106,23 @@ def budgets(study: type[Study], scale: str) -> str:
     return ", ".join(f"{name} {size:,}" if size else f"{name} none" for name, size in sizes.items())
 
 
-def collect_study(study: type[Study], scale: str, tracking_uri: str | None,
-                  storage: str | None) -> tuple[list[tuple[TaskReport, Any]], list[str]]:
+def collect_study(study: type[Study], scale: str, tracking_uri: str | None, studies: Mapping[str, optuna.Study],
+                  ) -> tuple[list[tuple[TaskReport, Any]], list[str]]:
     """Each of the scale's experiments that has finished runs, collected; the others, said."""
     collected, missing = [], []
     for experiment in study.experiments_at(scale):
         try:
-            collected.append(collect(experiment.task, tracking_uri=tracking_uri, storage=storage,
-                                     experiment=mlflow_experiment(study), arms=arm_names(study, scale, experiment),
-                                     label=experiment.name))
+            collected.append(collect(experiment.task, tracking_uri=tracking_uri, experiment=mlflow_experiment(study),
+                                     arms=arm_names(study, scale, experiment), label=experiment.name, studies=studies))
         except UsageError:
             missing.append(experiment.name)
     return collected, missing
 
 
-def scales_with_runs(study: type[Study], storage: str | None) -> list[str]:
+def scales_with_runs(study: type[Study], storage: str | BaseStorage | None) -> list[str]:
     """The study's scales (declared, then bent ones) that have sweep studies in ``storage``."""
-    return labels_in(study, optuna.get_all_study_names(open_storage(storage)))
+    opened = storage if isinstance(storage, BaseStorage) else open_storage(storage)
+    return labels_in(study, optuna.get_all_study_names(opened))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,22 +142,21 @@ class Judged:
         return {r.label: r for r, _ in self.collected}
 
 
-def judge_scale(study: type[Study], scale: str, tracking_uri: str | None, storage: str | None) -> Judged:
-    """Read a scale's runs once and judge every claim by the design its seeds ran under."""
-    collected, missing = collect_study(study, scale, tracking_uri, storage)
+def judge_scale(study: type[Study], scale: str, tracking_uri: str | None, storage: str | BaseStorage | None) -> Judged:
+    """Read a scale's runs and sweep studies once and judge every claim by the design its seeds ran under."""
+    studies = open_studies(storage, set(sweep_study_names(study, scale)))
+    collected, missing = collect_study(study, scale, tracking_uri, studies)
     reports = {r.label: r for r, _ in collected}
-    names = {r.study for rep in reports.values() for r in rep.arch_runs.values() if r.study}
-    names |= {optuna_study_name(study, scale, e, a) for e in study.experiments_at(scale) for a in study.arms}
-    studies = open_studies(storage, names)
     design = design_of(study.scale(scale))  # fixed with the scale's label (bench.study.scales)
-    return Judged(study, scale, collected, missing, studies, design, judge_all(study, reports, studies, design, missing))
+    return Judged(study, scale, collected, missing, studies, design,
+                  judge_all(study, Evidence(reports, studies, design, missing)))
 
 
 def claims_table(judged: Judged, hours: float) -> pd.DataFrame:
     """Per claim: verdict, the test that decided, effect ± interval, margin, n per arm, looks, hours."""
     rows = []
     for claim, verdict in zip(judged.study.claims, judged.verdicts, strict=True):
-        margin = getattr(claim, "margin", None)
+        margin = claim.margin
         decisions = dict(verdict.decisions)
         shown = [(name, d) for name, d in decisions.items() if d.look > 0]
         rows.append({
@@ -173,8 +176,7 @@ def margins_text(study: type[Study]) -> list[str]:
     """Each claim's margin and why, as declared before running."""
     lines = []
     for claim in study.claims:
-        margin = None if isinstance(claim, MostImportant) else claim.margin
-        if margin is not None:
+        if (margin := claim.margin) is not None:
             unit = " (in success rate)" if getattr(claim, "test", "") == "success" else ""
             lines.append(f"*{claim.statement()}*: ±{margin.value:g}{unit} — {margin.why}")
     return lines
@@ -213,13 +215,14 @@ def write_study_report(study: type[Study], asked: str | None, out: Path | None, 
     """Write the study's report at scale ``asked`` (None: the largest scale with finished runs) into
     ``out`` (None: :func:`default_out`; for ``results/studies/NAME``, ``results/STUDIES.md`` is rebuilt);
     returns the path of ``report.md``, the claims' verdicts and the warnings."""
-    available = scales_with_runs(study, storage)
+    opened = open_storage(storage)  # once: every scale's studies are read from it
+    available = scales_with_runs(study, opened)
     if asked is None and not available:
         raise UsageError(f"study {study.name} has no runs yet; start with `bench study run {study.name} --scale smoke`")
     judged = None
     for scale in ([asked] if asked is not None else list(reversed(available))):
         study, scale = from_label(study, scale)
-        judged = judge_scale(study, scale, tracking_uri, storage)
+        judged = judge_scale(study, scale, tracking_uri, opened)
         if judged.collected:
             break
     assert judged is not None
@@ -232,7 +235,7 @@ def write_study_report(study: type[Study], asked: str | None, out: Path | None, 
     check_out(out, study, scale, replace)
     reports, verdicts, design = judged.reports, judged.verdicts, judged.design
     paper = ours_vs_paper(study, scale, reports)
-    spent = cost(study, scale, storage)
+    spent = cost(study, scale, judged.studies)
     machines = sorted({str(m) for rep in reports.values() for r in rep.arch_runs.values()
                        for m in r.runs.get("tags.machine", pd.Series(dtype=object)).dropna()})
     tally = Tally.of(verdicts)

@@ -16,10 +16,10 @@ def test_a_study_arm_named_otherwise_gets_the_published_number_of_the_architectu
     import pandas as pd
 
     from bench.report.runs import ArchRuns
-    from bench.report.tables import TaskReport, main_table
+    from bench.report.tables import TaskRuns, main_table
 
     runs = pd.DataFrame({"params.model.arch": ["vanilla"] * 2, "metrics.test/nll_per_frame": [8.8, 8.9],
                          "metrics.num_parameters": [1000, 1000], "run_id": ["a", "b"]})
-    report = TaskReport("music", "jsb", "nll_per_frame", "min", 0.0, {"data": "JSB_Chorales.mat"},
-                        {"tanh": ArchRuns("tanh", runs, "")}, *(pd.DataFrame(),) * 6)
+    report = TaskRuns("music", "jsb", "nll_per_frame", "min", 0.0, {"data": "JSB_Chorales.mat"},
+                      {"tanh": ArchRuns("tanh", runs, "")})
     assert main_table(report, {}).set_index("arch").loc["tanh", "published"] == "8.91 (Bai et al. 2018, test NLL/frame)"

@@ -21,7 +21,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from bench.report.runs import ArchRuns
-from bench.report.tables import IMPORTANCE_MIN_TRIALS, TaskReport, study_tables
+from bench.report.tables import IMPORTANCE_MIN_TRIALS, TaskRuns, study_tables
 
 # One process builds the sweep for the whole module (see pyproject.toml's pytest options).
 pytestmark = pytest.mark.xdist_group("report-sweep")
@@ -169,8 +169,7 @@ def test_importance_is_optunas_fanova_from_enough_trials_and_absent_below(trials
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     study.optimize(lambda t: (math.log10(t.suggest_float("lr", 1e-4, 1e-1, log=True)) + 2) ** 2
                    + 0.01 * t.suggest_float("dropout", 0.0, 0.5), n_trials=trials)
-    report = TaskReport("addition", "addition", "mse", "min", 0.01, {}, {"gru": ArchRuns("gru", pd.DataFrame(), "", "s")},
-                        *(pd.DataFrame(),) * 6)
+    report = TaskRuns("addition", "addition", "mse", "min", 0.01, {}, {"gru": ArchRuns("gru", pd.DataFrame(), "", "s")})
     importance, trials_table = study_tables(report, {"s": study})
     assert len(trials_table) == 2 * trials  # every trial's parameters are listed whatever the count
     if trials < IMPORTANCE_MIN_TRIALS:
@@ -196,6 +195,8 @@ def test_provenance_names_every_run_its_seed_commit_and_versions(swept):
             assert run.data.tags["git_commit"] in swept.md
             assert f"torch {run.data.tags['version.torch']}" in swept.md
     assert "bench report --task addition --out" in swept.md
+    versions = [c for c in runs.columns if c.startswith("version.")]
+    assert versions and versions == sorted(versions)  # the same order in every report of the same runs
 
 
 def test_inside_the_models_has_gradients_at_initialisation_and_after_training_for_each_arch(swept):

@@ -1,9 +1,14 @@
-"""A study's claims judged from its collected runs: failed seed runs are said beside the verdict."""
+"""A study's claims judged from its collected runs: each kind of claim by its own judge, failed seed
+runs said beside the verdict."""
+import typing
 from types import SimpleNamespace
 
+import pytest
+
 from bench import Beats, Margin
+from bench.core.study import Claim, Scale
 from bench.report.verdicts import ClaimVerdict
-from bench.study.judging import with_failures
+from bench.study.judging import Evidence, design_of, judge, with_failures
 
 CLAIM = Beats("gru", "tanh", ("jsb", "speech"), Margin(0.1, "a tenth"))
 
@@ -41,3 +46,12 @@ def test_a_duration_reads_in_the_unit_a_reader_would_say_it():
 
     assert [duration(s) for s in (31, 119.4, 120, 4000, 7200, 6666 * 3)] == ["31 s", "119 s", "2 min", "67 min",
                                                                              "2.0 h", "5.6 h"]
+
+
+def test_every_kind_of_claim_has_its_judge_and_a_kind_without_one_is_refused_by_name():
+    assert set(typing.get_args(Claim)) <= set(judge.registry)
+    evidence = Evidence({}, {}, design_of(Scale(1, 2)))
+    with pytest.raises(TypeError, match="no judge for claims of kind SimpleNamespace"):
+        judge(SimpleNamespace(), evidence)
+    verdict = judge(CLAIM, evidence)  # nothing ran: judged undecided on no experiment, with the reason
+    assert verdict.outcome == "undecided" and "not run at this scale" in " ".join(verdict.evidence + (verdict.why,))

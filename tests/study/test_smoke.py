@@ -8,6 +8,8 @@ import optuna
 import pytest
 
 from bench.core.registry import STUDIES
+from bench.report import collect
+from bench.study import report as study_report
 from bench.study.report import duration
 from bench.tracking.store import RUNS_VIEW, Tracker
 from tasks._piano_rolls import random_rolls, write_mat
@@ -48,8 +50,13 @@ def test_every_study_runs_at_smoke_scale_and_its_report_judges_every_claim(name,
     assert f"bench study report {name} --scale smoke" in ran.stdout
     assert "after round 0:" in ran.stderr and "claims decided" in ran.stderr
 
+    opened = []  # every place a report could open the Optuna storage from
+    for module in (study_report, collect):
+        monkeypatch.setattr(module, "open_storage",
+                            lambda *a, _open=module.open_storage, **k: opened.append(a) or _open(*a, **k))
     reported = bench_main("study", "report", name)
     assert reported.returncode == 0, reported.stderr
+    assert len(opened) == 1  # read once for every experiment, the claims, the cost and the tables
     assert sorted(p.name for p in committed.iterdir()) == ["study.json"]  # the committed report untouched
     assert json.loads((committed / "study.json").read_text())["scale"] == "laptop"
     folder = Path(os.environ["RNNBENCH_HOME"]) / "reports" / "studies" / f"{name}@smoke"
