@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench import AppendOnlyMemory, ModelConfig, SteppedRecurrent, option, register_architecture
+from bench import AppendOnlyMemory, ModelConfig, SteppedRecurrent, WeightMaps, option, register_architecture
 
 _CELLS = {"gru": nn.GRUCell, "lstm": nn.LSTMCell, "tanh": nn.RNNCell}
 
@@ -32,6 +32,7 @@ class Attention(SteppedRecurrent):
     """
 
     Options = AttentionOptions
+    colour = "tab:brown"
     has_fast_path = True
     compile_gain = 1.0  # its compiled step-by-step reference is slower than the fast path
 
@@ -52,6 +53,10 @@ class Attention(SteppedRecurrent):
         for size in (32, 24, 16, 12, 8, 6, 4, 2, 1):
             if size != model.options.get("attention_size"):
                 yield dataclasses.replace(model, options={**model.options, "attention_size": size})
+
+    def weight_maps(self, recorded: Tensor) -> WeightMaps:
+        """One panel: at each step t, the weight on every earlier step j (memory slot j = step j)."""
+        return WeightMaps("attention weights", "attended step j", {"attention": recorded})
 
     def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
         b, h = x.shape[0], self.hidden_size

@@ -12,5 +12,7 @@ from bench import FusedRecurrent, register_architecture
 class GRU(FusedRecurrent):
     """Gated recurrent unit with reset and update gates (Cho et al. 2014; Chung et al. 2014); fused nn.GRU."""
 
+    colour = "tab:blue"
+
     def make_layer(self, **kwargs: Any) -> nn.RNNBase:
         return nn.GRU(**kwargs)

@@ -20,6 +20,8 @@ class IRNNOptions:
 class IRNN(FusedRecurrent):
     """ReLU RNN with identity recurrent weights and zero biases (Le, Jaitly & Hinton 2015); fused nn.RNN."""
 
+    colour = "tab:red"
+
     Options = IRNNOptions
     # Le et al. 2015: identity-initialised ReLU RNNs need small learning rates (and clipping).
     search_space = {"train.lr": {"type": "float", "low": 1e-5, "high": 3e-3, "log": True}}

@@ -87,6 +87,8 @@ class LRUBlock(ScanLayer):
 class LRU(ScannedRecurrent):
     """Linear Recurrent Unit: complex diagonal linear recurrence, ring init, γ normalisation (Orvieto et al. 2023)."""
 
+    colour = "goldenrod"
+
     Options = LRUOptions
     recommended = {"model.num_layers": 2}  # the recurrence is linear: depth (with the GLUs between) adds the nonlinearity
 

@@ -21,6 +21,8 @@ class LSTMOptions:
 class LSTM(FusedRecurrent):
     """LSTM with forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000), forget bias 1; fused nn.LSTM."""
 
+    colour = "tab:orange"
+
     Options = LSTMOptions
     # Greff et al. 2017 and Jozefowicz et al. 2015 single out the forget gate: let sweeps tune its bias.
     search_space = {"model.forget_bias": {"type": "float", "low": 0.0, "high": 3.0}}

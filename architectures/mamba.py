@@ -107,6 +107,8 @@ class MambaBlock(ScanLayer):
 class Mamba(ScannedRecurrent):
     """Mamba: selective SSM (input-dependent Δ, B, C), causal conv and gating (Gu & Dao 2023); plain PyTorch scan."""
 
+    colour = "black"
+
     Options = MambaOptions
     recommended = {"model.num_layers": 2}
 

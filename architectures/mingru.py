@@ -27,6 +27,8 @@ class MinGRUBlock(GatedScanLayer):
 class MinGRU(ScannedRecurrent):
     """minGRU: gates from the input only, so training is a parallel scan (Feng et al. 2024); pre-norm residual blocks."""
 
+    colour = "tab:olive"
+
     recommended = {"model.num_layers": 2}  # one block's gates cannot see the state; the next block's can
 
     def make_block(self) -> ScanLayer:

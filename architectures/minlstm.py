@@ -28,6 +28,8 @@ class MinLSTMBlock(GatedScanLayer):
 class MinLSTM(ScannedRecurrent):
     """minLSTM: normalised input and forget gates from the input only, a parallel scan (Feng et al. 2024); pre-norm residual blocks."""
 
+    colour = "tab:cyan"
+
     recommended = {"model.num_layers": 2}  # one block's gates cannot see the state; the next block's can
 
     def make_block(self) -> ScanLayer:

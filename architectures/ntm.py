@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench import SteppedRecurrent, option, register_architecture
+from bench import SteppedRecurrent, WeightMaps, option, register_architecture
 
 
 @dataclasses.dataclass
@@ -54,6 +54,8 @@ class NTM(SteppedRecurrent):
     weightings of the last forward pass are kept in ``recorded`` ``(B, T, heads, N)``, read heads first.
     """
 
+    colour = "tab:pink"
+
     Options = NTMOptions
     has_fast_path = True
     compile_gain = 1.2  # its compiled reference step is only a little faster than the fast path
@@ -74,6 +76,17 @@ class NTM(SteppedRecurrent):
     @property
     def output_size(self) -> int:
         return self.hidden_size + self.options.read_heads * self.options.memory_width
+
+    def weight_maps(self, recorded: Tensor) -> WeightMaps:
+        """A panel per head ``(T, N)``, the write heads first (what is written, then what is read back),
+        showing only the memory locations the heads visited."""
+        reads = self.options.read_heads
+        panels = {}
+        for head in range(recorded.shape[1]):  # recorded (T, heads, N), read heads first
+            kind, number = ("read", head + 1) if head < reads else ("write", head - reads + 1)
+            panels[f"{kind} head {number}"] = recorded[:, head]
+        ordered = dict(sorted(panels.items(), key=lambda item: not item[0].startswith("write")))
+        return WeightMaps("read/write weightings over memory", "memory location", ordered, visited_only=True)
 
     def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
         o, b = self.options, x.shape[0]

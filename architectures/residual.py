@@ -22,6 +22,8 @@ class ResidualOptions:
 class Residual(Architecture):
     """Residual recurrent stack, y = x + F(x) per layer (He et al. 2016 applied in time, as in GNMT); fused layers."""
 
+    colour = "tab:purple"
+
     Options = ResidualOptions
     recommended = {"model.num_layers": 4}  # depth is the point; --num-layers sets it
 

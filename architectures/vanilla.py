@@ -12,5 +12,7 @@ from bench import FusedRecurrent, register_architecture
 class Vanilla(FusedRecurrent):
     """tanh RNN, h_t = tanh(W x_t + U h_{t-1} + b) (Elman 1990); fused nn.RNN kernel."""
 
+    colour = "tab:green"
+
     def make_layer(self, **kwargs: Any) -> nn.RNNBase:
         return nn.RNN(nonlinearity="tanh", **kwargs)

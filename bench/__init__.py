@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         ScanOptions,
         State,
         SteppedRecurrent,
+        WeightMaps,
         one_block_more_or_fewer,
     )
     from bench.core.config import ModelConfig
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 
 _PUBLIC = {
     "Architecture": "bench.core.architecture", "FusedRecurrent": "bench.core.architecture",
-    "State": "bench.core.architecture", "SteppedRecurrent": "bench.core.architecture",
+    "State": "bench.core.architecture", "SteppedRecurrent": "bench.core.architecture", "WeightMaps": "bench.core.architecture",
     "ScannedRecurrent": "bench.core.architecture", "ScanLayer": "bench.core.architecture", "GatedScanLayer": "bench.core.architecture",
     "one_block_more_or_fewer": "bench.core.architecture", "ScanOptions": "bench.core.architecture",
     "ScanMethod": "bench.core.scan", "linear_recurrence": "bench.core.scan", "positive": "bench.core.scan",
@@ -86,7 +87,7 @@ __all__ = [
     "gaussian_nll", "next_step", "option", "register_architecture", "register_task", "to_device",
     "register_study", "Arm", "Beats", "ClosesGap", "Data", "Experiment", "Margin", "MostImportant", "NoConsistentWinner", "Equivalent",
     "Published", "Scale", "Study", "ScannedRecurrent", "ScanLayer", "GatedScanLayer", "one_block_more_or_fewer", "ScanOptions", "ScanMethod",
-    "linear_recurrence", "positive",
+    "linear_recurrence", "positive", "WeightMaps",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sysconfig
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -109,6 +109,9 @@ def stream_rows(ids: Tensor, rows: int) -> list[Example]:
     return list(zip(inputs, targets))
 
 
+BAI_2018_PTB = {"lstm": 1.36, "gru": 1.37, "vanilla": 1.48}  # char-level PTB, test bpc, Bai et al. 2018 Table 1
+
+
 @register_task("charlm")
 class CharLM(SequenceDataset):
     """Character-level language model (char-rnn; Graves 2013): next character, truncated BPTT; bits/char."""
@@ -128,6 +131,12 @@ class CharLM(SequenceDataset):
         "model.hidden_size": 256, "model.num_layers": 2, "train.lr": 2e-3,
         "train.batch_size": 16, "train.clip_grad_norm": 5.0, "train.max_steps": 5000, "train.eval_every": 250,
     }
+
+    @classmethod
+    def published(cls, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> list[str]:
+        """Bai et al. 2018's bits per character, only for a run on Penn Treebank's characters."""
+        ptb = "ptb" in str(options.get("data", "")).lower()
+        return [f"{BAI_2018_PTB[arch]} (Bai et al. 2018, char PTB, bpc)"] if ptb and arch in BAI_2018_PTB else []
 
     @classmethod
     def example_options(cls, folder: Path) -> dict[str, object]:

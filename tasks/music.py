@@ -21,6 +21,7 @@ import hashlib
 import math
 import pickle
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -134,6 +135,13 @@ def frame_accuracy(outputs: Tensor, batch: Batch) -> Metric:
     return hits.double(), ((predicted | sounding) & scored).sum().double()
 
 
+BAI_2018 = "Bai et al. 2018"
+BAI_2018_NLL = {  # test NLL per frame, Table 1 (verified; ../shared/REFERENCES.md)
+    "jsb": {"lstm": 8.45, "gru": 8.43, "vanilla": 8.91},
+    "nottingham": {"lstm": 3.29, "gru": 3.46, "vanilla": 4.05},
+}
+
+
 @register_task("music")
 class Music(SequenceDataset):
     """Polyphonic music (Boulanger-Lewandowski 2012): predict the next 88-key piano-roll frame; NLL/frame."""
@@ -156,6 +164,13 @@ class Music(SequenceDataset):
         "train.clip_grad_norm": 1.0, "train.max_steps": 4000, "train.eval_every": 30, "train.patience": 10,
         "train.log_every": 15,
     }
+
+    @classmethod
+    def published(cls, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> list[str]:
+        """Bai et al. 2018's test NLL per frame (Table 1), only for a run on their data file."""
+        data = str(options.get("data", "")).lower()
+        return [f"{table[arch]} ({BAI_2018}, test NLL/frame)" for name, table in BAI_2018_NLL.items()
+                if name in data and arch in table]
 
     @classmethod
     def example_options(cls, folder: Path) -> dict[str, object]:

@@ -19,8 +19,9 @@ import dataclasses
 import functools
 import gzip
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -117,6 +118,12 @@ def _digits() -> Images:
             "test": (images[cut[1]:], labels[cut[1]:])}
 
 
+PUBLISHED = {  # test accuracy %, (pixel by pixel, permuted): Bai et al. 2018 Table 1, Cooijmans et al. 2016 Table 1
+    "Bai et al. 2018": {"lstm": (87.2, 85.7), "gru": (96.2, 87.3), "vanilla": (21.5, 25.3)},
+    "Cooijmans et al. 2016": {"vanilla": (35.0, 35.0), "irnn": (97.0, 82.0), "lstm": (98.9, 90.2)},
+}
+
+
 @register_task("seqmnist")
 class SeqMNIST(SequenceDataset):
     """Pixel-by-pixel MNIST (Le et al. 2015), permuted=true for pMNIST; default: the bundled 8x8 digits."""
@@ -132,6 +139,15 @@ class SeqMNIST(SequenceDataset):
     target_value = 1.0
     target_words = "every test digit right: not expected, so a run ends on patience or on the step limit"
     recommended = {"train.lr": 3e-3, "train.max_steps": 3000}
+
+    @classmethod
+    def published(cls, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> list[str]:
+        """Test accuracies on MNIST itself (``data`` given), not on the bundled 8×8 digits."""
+        if not options.get("data"):
+            return []
+        permuted = str(options.get("permuted", False)).lower() in ("true", "1")
+        return [f"{accuracies[arch][permuted]}% ({source}, {'permuted ' if permuted else ''}MNIST, test acc)"
+                for source, accuracies in PUBLISHED.items() if arch in accuracies]
 
     @classmethod
     def example_options(cls, folder: Path) -> dict[str, object]:

@@ -24,6 +24,21 @@ from bench.core.scan import ScanMethod, linear_recurrence
 State = Any
 
 
+@dataclasses.dataclass(frozen=True)
+class WeightMaps:
+    """What a core looked at on one sequence, drawn as heatmaps in the report (as Bahdanau et al.
+    2015 Fig. 3 and Graves et al. 2014 Fig. 6 draw theirs)."""
+
+    kind: str
+    """In words, for captions ("attention weights")."""
+    axis: str
+    """What a panel's columns are ("attended step j")."""
+    panels: dict[str, Tensor]
+    """Panel title → ``(T, columns)`` weights, in the order to draw them."""
+    visited_only: bool = False
+    """Draw only the columns some step put weight on (the memory locations the heads visited)."""
+
+
 class Architecture(nn.Module):
     """Base of every architecture; subclasses register themselves with ``@register_architecture``."""
 
@@ -37,6 +52,8 @@ class Architecture(nn.Module):
     search_space: ClassVar[dict[str, dict[str, Any]]] = {}
     """What sweeps should search beyond the default space (:mod:`bench.sweep.search_space`), e.g. this
     architecture's own options or a learning-rate range it needs; a task may declare one too."""
+    colour: ClassVar[str] = "tab:gray"
+    """Its colour in every figure of a report (a matplotlib colour name), the same in each."""
 
     def __init__(
         self,
@@ -143,6 +160,11 @@ class SteppedRecurrent(Architecture):
         """Called by ``step`` with an internal worth plotting; kept only while ``record`` is set."""
         if self.record:
             self._recording.append(value.detach())
+
+    def weight_maps(self, recorded: Tensor) -> WeightMaps | None:
+        """What :meth:`remember` kept on one sequence (``recorded[0]``, steps first) as heatmap
+        panels for the report; None (the default): nothing this cell records is worth drawing."""
+        return None
 
     def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
         """The state before the first step, for a batch shaped like ``x`` ``(B, T, D)``."""

@@ -20,17 +20,18 @@ import yaml
 
 from bench.core.errors import UsageError
 from bench.core.options import as_dict, fields_of, load_yaml_text, option
+from bench.core.registry import DEFAULT_ARCH, DEFAULT_TASK
 
 
 @dataclasses.dataclass
 class TaskConfig:
-    name: str = option("parity", "task to run (see `bench list`)")
+    name: str = option(DEFAULT_TASK, "task to run (see `bench list`)")
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
 class ModelConfig:
-    arch: str = option("gru", "architecture to run (see `bench list`)")
+    arch: str = option(DEFAULT_ARCH, "architecture to run (see `bench list`)")
     hidden_size: int = option(64, "recurrent units per layer (and direction)", min=1)
     params: int = option(0, "parameter budget: choose the hidden size whose network has this many "
                             "trainable parameters (0: use --hidden-size)", min=0)

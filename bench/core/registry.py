@@ -131,6 +131,10 @@ def _registered_in(path: Path, kind: str, found: dict[str, str]) -> dict[str, st
     return found
 
 
+DEFAULT_TASK, DEFAULT_ARCH = "parity", "gru"
+"""What ``bench run`` runs when told nothing: the smallest task any architecture learns, and the
+architecture Chung et al. 2014 recommend. The only plugin names the harness holds."""
+
 TASKS: Registry[Task] = Registry("task", "tasks")
 ARCHITECTURES: Registry[Architecture] = Registry("architecture", "architectures")
 STUDIES: Registry[Study] = Registry("study", "studies")

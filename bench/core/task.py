@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -105,6 +105,15 @@ class Task:
     def summary(cls) -> str:
         """One line for ``bench list``: the first line of the class docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def published(cls, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> list[str]:
+        """What papers (or the task's own definition: a baseline) report for ``arch`` on this task with
+        ``options`` (a run's task options), one short note each ("8.45 (Bai et al. 2018, test NLL/frame)"),
+        for the report's "published" column. Only numbers measured in the same setting as the run; where
+        the published metric is not the task's target, the note names it. ``test_loss``: our mean test
+        loss, for a note that compares with a loss. None by default."""
+        return []
 
     @classmethod
     def example_options(cls, folder: Path) -> dict[str, object]:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-COLOURS = {"gru": "tab:blue", "lstm": "tab:orange", "vanilla": "tab:green", "irnn": "tab:red",
-           "residual": "tab:purple", "attention": "tab:brown", "ntm": "tab:pink"}
+from bench.core.registry import ARCHITECTURES
+
+if TYPE_CHECKING:
+    from bench.core.architecture import WeightMaps
 
 
 def _pyplot() -> Any:
@@ -27,7 +29,9 @@ def _pyplot() -> Any:
 
 
 def colour(arch: str) -> str:
-    return COLOURS.get(arch, "tab:gray")
+    """The architecture's own colour (:attr:`~bench.core.architecture.Architecture.colour`); grey for a
+    name that is no architecture (a study's arm label)."""
+    return ARCHITECTURES.get(arch).colour if arch in ARCHITECTURES.names() else "tab:gray"
 
 
 def save(fig: Any, folder: Path, name: str) -> str:
@@ -171,23 +175,23 @@ def gradient_norms(gradients: pd.DataFrame, folder: Path, name: str) -> str | No
     return save(fig, folder, name)
 
 
-def weight_maps(maps: dict[str, Any], title: str, folder: Path, name: str) -> str | None:
-    """Heatmaps of attention weights (step × earlier step) or NTM head weightings (step × memory
-    location), one panel per map, as Bahdanau et al. 2015 Fig. 3 and Graves et al. 2014 Fig. 6."""
-    if not maps:
+def weight_maps(maps: WeightMaps, title: str, folder: Path, name: str) -> str | None:
+    """Heatmaps of what a core looked at (attention weights: step × earlier step; NTM head weightings:
+    step × memory location), one panel per map, as Bahdanau et al. 2015 Fig. 3 and Graves et al. 2014 Fig. 6."""
+    if not maps.panels:
         return None
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(maps), figsize=(4.2 * len(maps), 3.8), squeeze=False)
-    for ax, (label, values) in zip(axes[0], maps.items()):
+    fig, axes = plt.subplots(1, len(maps.panels), figsize=(4.2 * len(maps.panels), 3.8), squeeze=False)
+    for ax, (label, values) in zip(axes[0], maps.panels.items()):
         array = np.asarray(values)
-        if label != "attention":  # only the memory locations the heads visited
+        if maps.visited_only:
             used = np.nonzero(array.max(0) > 0.01)[0]
             array = array[:, : (used.max() + 2 if len(used) else array.shape[1])]
         image = ax.imshow(array, aspect="auto", cmap="gray_r", vmin=0, vmax=max(1e-9, float(array.max())),
                           interpolation="nearest")
         ax.set_title(label)
         ax.set_ylabel("step t")
-        ax.set_xlabel("attended step j" if label == "attention" else "memory location")
+        ax.set_xlabel(maps.axis)
         fig.colorbar(image, ax=ax, fraction=0.046)
     fig.suptitle(title, fontsize=10)
     return save(fig, folder, name)

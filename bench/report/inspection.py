@@ -31,7 +31,7 @@ import torch
 from mlflow.tracking import MlflowClient
 from torch import Tensor
 
-from bench.core.architecture import SteppedRecurrent
+from bench.core.architecture import SteppedRecurrent, WeightMaps
 from bench.core.config import RunConfig, load_yaml
 from bench.core.errors import UsageError
 from bench.core.metrics import per_step_loss
@@ -150,12 +150,12 @@ def gradient_table(run: LoadedRun, arch: str | None = None, batch: Batch | None 
 
 
 @torch.no_grad()
-def attention_maps(run: LoadedRun, batch: Batch | None = None, example: int = 0) -> dict[str, Tensor]:
-    """What a trained ``attention``/``ntm`` core remembered on one test sequence: ``{"attention":
-    (T, T)}`` or ``{"write head 1": (T, N), "read head 1": (T, N), ...}``; empty for other archs."""
+def attention_maps(run: LoadedRun, batch: Batch | None = None, example: int = 0) -> WeightMaps | None:
+    """What a trained core remembered on one test sequence, as its architecture draws it
+    (:meth:`~bench.core.architecture.SteppedRecurrent.weight_maps`); None where it records nothing."""
     core = run.trained.core
     if not isinstance(core, SteppedRecurrent):
-        return {}
+        return None
     batch = batch if batch is not None else example_batch(run)
     core.record = True
     try:
@@ -163,14 +163,4 @@ def attention_maps(run: LoadedRun, batch: Batch | None = None, example: int = 0)
         recorded = core.recorded
     finally:
         core.record = False
-    if recorded is None:
-        return {}
-    recorded = recorded[0].float()
-    if recorded.dim() == 2:  # attention: (T, memory slots), slot j = step j
-        return {"attention": recorded}
-    reads = getattr(core.options, "read_heads", 1)
-    maps = {}
-    for head in range(recorded.shape[1]):  # ntm: (T, heads, N), read heads first
-        kind, number = ("read", head + 1) if head < reads else ("write", head - reads + 1)
-        maps[f"{kind} head {number}"] = recorded[:, head]
-    return dict(sorted(maps.items(), key=lambda item: not item[0].startswith("write")))
+    return None if recorded is None else core.weight_maps(recorded[0].float())

@@ -12,8 +12,8 @@ from typing import Any, Literal
 import optuna
 import pandas as pd
 
+from bench.core.registry import TASKS
 from bench.report import stats
-from bench.report.published import published_note
 from bench.report.runs import ArchRuns
 
 
@@ -105,6 +105,12 @@ def _registered(runs: ArchRuns, arm: str) -> str:
     return str(names[0]) if len(names) == 1 else arm
 
 
+def published_note(task: str, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> str:
+    """One cell of the main table's "published" column: what the task says is published for ``arch``
+    in this setting (:meth:`bench.core.task.Task.published`), "—" when nothing comparable is known."""
+    return "; ".join(TASKS.get(task).published(options, arch, test_loss)) or "—"
+
+
 def main_table(report: TaskRuns, studies: Mapping[str, Any]) -> pd.DataFrame:
     """One row per architecture: size, test metric with its CI, how tuned, time, steps to target."""
     rows = []
@@ -118,7 +124,7 @@ def main_table(report: TaskRuns, studies: Mapping[str, Any]) -> pd.DataFrame:
             "parameters": params[0] if len(params) == 1 else (f"{params[0]}–{params[-1]}" if params else None),
             f"test {report.metric}": interval_text(interval),
             "mean": interval.mean, "ci_low": interval.low, "ci_high": interval.high, "sd": interval.sd, "n": interval.n,
-            "published": published_note(report.task, report.options, _registered(runs, arch), report.metric,
+            "published": published_note(report.task, report.options, _registered(runs, arch),
                                         stats.mean(runs.values("metrics.test/loss"))),
             "hyperparameters": _hyperparameters(runs, studies),
             "seconds per run": f"{stats.mean(seconds):.1f}" + (f" ± {math.sqrt(stats.sample_variance(seconds)):.1f}"

@@ -51,8 +51,8 @@ def inside_models(report: TaskReport, client: Any, folder: Path) -> tuple[pd.Dat
         except Exception as exc:  # weights missing, data file gone: say so, keep the rest of the report
             report.note(6, f"{arch}: cannot look inside run {run_id[:8]} ({str(exc).splitlines()[0][:160]})")
             continue
-        if found:
-            maps[arch] = {"run_id": run_id, "maps": {k: v.numpy() for k, v in found.items()}}
+        if found is not None:
+            maps[arch] = {"run_id": run_id, "maps": found}
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
         columns=["arch", "run_id", "weights", "distance", "grad_norm"])
     return table, maps
@@ -149,7 +149,7 @@ def _task_sections(doc: dict[int, Document], report: TaskReport, client: MlflowC
                  "32 test sequences. A falling line is a vanishing gradient.")
         d.table(gradient_summary(gradients))
     for arch, found in maps.items():
-        kind = "attention weights" if arch == "attention" else "read/write weightings over memory"
+        kind = found["maps"].kind
         d.figure(figures.weight_maps(found["maps"], f"{task}: {arch} {kind}, run {found['run_id'][:8]}", fig_dir,
                                      f"{task}-{arch}-weights"),
                  f"{task}: {arch} {kind} on one test sequence (trained run {found['run_id'][:8]}).")
@@ -258,9 +258,8 @@ def write_inspection(run_id: str, out: Path, tracking_uri: str | None = None) ->
                "(dashed, same seed) and after training (solid), on 32 test sequences.")
     doc.table(gradient_summary(gradients))
     maps = attention_maps(loaded)
-    if maps:
-        kind = "attention weights" if arch == "attention" else "read/write weightings over memory"
-        doc.figure(figures.weight_maps({k: v.numpy() for k, v in maps.items()}, f"{arch} {kind}", out / "figures",
-                                       "weights"), f"{arch} {kind} on one test sequence.")
+    if maps is not None:
+        doc.figure(figures.weight_maps(maps, f"{arch} {maps.kind}", out / "figures", "weights"),
+                   f"{arch} {maps.kind} on one test sequence.")
     doc.code(loaded.config.to_yaml().rstrip())
     return _write(doc, {"gradients": gradients}, out)

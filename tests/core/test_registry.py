@@ -53,3 +53,19 @@ def test_bench_list_does_not_import_torch():
             "sys.stdout = sys.__stdout__; print(code, 'torch' in sys.modules, 'parity' in out.getvalue())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["0", "False", "True"]
+
+
+def test_the_harness_names_no_task_or_architecture_outside_the_registry():
+    """A plugin's knowledge (its published numbers, colour, what it records) lives in its own file:
+    no task or architecture name appears as a string in ``bench/`` but for the registry's defaults."""
+    import ast
+    from pathlib import Path
+
+    import bench
+
+    names = set(TASKS.names()) | set(ARCHITECTURES.names())
+    root = Path(bench.__file__).parent
+    found = [f"{path.relative_to(root)}:{node.lineno}: {node.value!r}"
+             for path in sorted(root.rglob("*.py")) if path.name != "registry.py"
+             for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Constant) and node.value in names]
+    assert not found, found
