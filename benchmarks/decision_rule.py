@@ -28,11 +28,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bench.core.machine import cpu_name  # noqa: E402
 from bench.core.registry import STUDIES  # noqa: E402
 from bench.report.sequential import Design, boundaries, nominal_levels  # noqa: E402
 from bench.report.verdicts import DECIDED, judge_beats  # noqa: E402
 from bench.study.judging import design_of  # noqa: E402
-from bench.tracking.store import cpu_name  # noqa: E402
 
 OUTCOMES = (*DECIDED, "undecided")
 RESULTS = Path(__file__).resolve().parent.parent / "results"

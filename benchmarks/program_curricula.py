@@ -19,7 +19,7 @@ from pathlib import Path
 
 from logged_run import run_logged
 
-from bench.tracking.store import cpu_name
+from bench.core.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 CURRICULA = ["baseline", "naive", "mix", "combined"]

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
+from bench.core.machine import cpu_name
 from bench.core.resolve import resolve
 from bench.report.stats import t_interval
-from bench.tracking.store import cpu_name
 from bench.train.run import fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

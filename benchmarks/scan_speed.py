@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 
 from bench.core.architecture import ScannedRecurrent
+from bench.core.machine import cpu_name
 from bench.core.registry import ARCHITECTURES
-from bench.tracking.store import cpu_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import write_keeping_notes  # noqa: E402

@@ -42,13 +42,10 @@ def write_keeping_notes(out: Path, generated: str) -> None:
 
 
 def machine(threads: int) -> list[str]:
-    from bench.tracking.store import cpu_name
+    from bench.core.machine import cpu_name, usable_cores
 
     cpu = cpu_name()
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     parallel = torch.__config__.parallel_info()
     backend = next((line.split(":", 1)[1].strip() for line in parallel.splitlines() if "parallel backend" in line), "?")
     blas = "MKL" if torch.backends.mkl.is_available() else "no MKL"

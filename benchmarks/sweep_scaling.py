@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.tracking.store import cpu_name
+from bench.core.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import sqlalchemy
 import torch
 
-from bench.tracking.store import cpu_name
+from bench.core.machine import cpu_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sweep_scaling  # noqa: E402

@@ -31,7 +31,7 @@ class Chung2014(Study):
     experiments = (
         Experiment("jsb", "music", data=Data("jsb", "music/JSB_Chorales.mat")),
         Experiment("nottingham", "music", data=Data("nottingham", "music/Nottingham.mat")),
-        # The long-piece sets train in 100-frame windows with the state carried (issue 14's base).
+        # The long-piece sets train in 100-frame windows with the state carried (truncated BPTT).
         Experiment("musedata", "music", {"bptt": 100}, data=Data("musedata", "music/MuseData.mat")),
         Experiment("pianomidi", "music", {"bptt": 100}, data=Data("pianomidi", "music/Piano-midi.de.mat")),
         Experiment("speech", "speech", data=Data("speech", "speech")),

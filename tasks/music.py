@@ -155,8 +155,8 @@ class Music(SequenceDataset):
     target_mode = "min"
     target_value = 0.0
     target_words = "none: an NLL of 0 is never reached, so a run ends on patience or on the step limit"
-    # The plain-loop settings of issue 4, kept after trying others on the bucketed batches (dropout
-    # 0.5, hidden 256/300, lr 1e-3, batch 8, weight decay, --lr-decay: issue 14's note); patience keeps the
+    # The first plain-loop settings, kept after trying others on the bucketed batches (dropout 0.5,
+    # hidden 256/300, lr 1e-3, batch 8, weight decay, --lr-decay: none did better); patience keeps the
     # best-validation weights, which the papers report. bptt stays 0 (whole pieces): on Nottingham
     # they reached a lower NLL than windows of 100 or 300 frames; long-piece sets want --opt bptt=100.
     recommended: ClassVar[dict[str, Any]] = {

@@ -1,8 +1,9 @@
 """The architecture contract: ``(B, T, D) → (B, T, H)`` plus a recurrent state.
 
 An architecture is only the recurrent core. The shared adapters — one-hot or embedding for token
-inputs, the linear output head, the loss — live once in :mod:`bench.train.model`, so an architecture never
-knows which task it is running and any task runs with any architecture.
+inputs, the linear output head — live once in :mod:`bench.core.network` and the losses in
+:mod:`bench.core.metrics`, so an architecture never knows which task it is running and any task runs with
+any architecture.
 
 State is whatever the architecture needs (a tensor, a tuple, a dict) and is passed back in: calling
 the model on a sequence in two chunks with the state carried over equals one call on the whole
@@ -19,6 +20,7 @@ from torch import Tensor, nn
 
 from bench.core.config import ModelConfig
 from bench.core.options import NoOptions, option
+from bench.core.registry import Described
 from bench.core.scan import ScanMethod, linear_recurrence
 
 State = Any
@@ -39,7 +41,7 @@ class WeightMaps:
     """Draw only the columns some step put weight on (the memory locations the heads visited)."""
 
 
-class Architecture(nn.Module):
+class Architecture(nn.Module, Described):
     """Base of every architecture; subclasses register themselves with ``@register_architecture``."""
 
     name: ClassVar[str]
@@ -71,11 +73,6 @@ class Architecture(nn.Module):
         self.dropout = dropout
         self.bidirectional = bidirectional
         self.options = options if options is not None else self.Options()
-
-    @classmethod
-    def summary(cls) -> str:
-        """One line for ``bench list``: the first line of the class docstring."""
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
 
     @classmethod
     def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
@@ -195,10 +192,11 @@ class SteppedRecurrent(Architecture):
     compile_gain: ClassVar[float] = 3.0
     """How many times faster a training step is with the compiled step than with the eager forward
     (the fast path where there is one), on the CPU: what ``--compile auto`` (:mod:`bench.train.compiled`)
-    weighs the compile time against; at most 1, it never compiles. The default is the largest gain
-    measured for a step-only cell (NTM's reference step), the assumption under which compiling
-    weighs most. Measured by target 3 of
-    ``benchmarks/suite.py``, which also checks the decisions it leads to."""
+    weighs the compile time against; at most 1, it never compiles. A cell that declares none is
+    assumed to gain 3×, about what compiling a readable step gains over running that step eagerly
+    (NTM's reference step in ``benchmarks/suite.py``'s cell table): the case of a new cell without a
+    fast path. A cell with a fast path declares its own, measured against that path. The gains and the decisions they lead to are measured by target 3 of
+    ``benchmarks/suite.py``."""
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
         if self.has_fast_path and self.use_fast_path and not self.record and not (self.compiled and self.training):

@@ -36,6 +36,16 @@ class Plugin(Protocol):
     def summary(cls) -> str: ...
 
 
+class Described:
+    """A plugin base's ``summary``: the first line of the class's own docstring (a subclass without
+    one has none: docstrings are not inherited, so a plugin never shows its base's line)."""
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
 P = TypeVar("P", bound=Plugin)
 
 

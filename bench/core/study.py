@@ -16,10 +16,11 @@ A study file (``studies/<name>.py``) declares one :class:`Study` subclass and re
         claims = (Beats("gru", "tanh", ("jsb",), Margin(0.1, "why that much, decided before running")), ...)
 
 Nothing here runs anything: ``bench study run`` turns a study into ``bench sweep`` studies (one per
-experiment × arm), ``bench study report`` reads them back and hands each claim to the verdict code
-(:mod:`bench.report.verdicts`), which alone decides reproduced / contradicted / no practical difference /
-undecided, adding seeds in rounds where a claim is undecided (:mod:`bench.study.rounds`). This
-module imports neither torch nor MLflow, so ``bench study list`` answers at once.
+experiment × arm), ``bench study report`` reads them back and hands each claim to its kind's judge
+(:mod:`bench.study.judging`, on the decision rules of :mod:`bench.report.verdicts`), which alone
+decides reproduced / contradicted / no practical difference / undecided, adding seeds in rounds where a
+claim is undecided (:mod:`bench.study.rounds`). This module imports neither torch nor MLflow, so
+``bench study list`` answers at once.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 from bench.core.errors import UsageError
+from bench.core.registry import Described
 
 Certainty = Literal["verified", "secondary"]
 """As ``../shared/REFERENCES.md`` grades a number: read in the paper, or quoted by someone else."""
@@ -300,7 +302,7 @@ Comparison = Beats | NoConsistentWinner | Equivalent | ClosesGap
 """The claims judged over seeds, each with its margin."""
 
 
-class Study:
+class Study(Described):
     """A published comparison (see the module docstring); subclasses set the class attributes."""
 
     name: ClassVar[str]
@@ -319,11 +321,6 @@ class Study:
     scales: ClassVar[Mapping[str, Scale]] = {}
     published: ClassVar[tuple[Published, ...]] = ()
     claims: ClassVar[tuple[Claim, ...]] = ()
-
-    @classmethod
-    def summary(cls) -> str:
-        doc = (cls.__doc__ or "").strip()
-        return doc.splitlines()[0] if doc else ""
 
     @classmethod
     def scale(cls, name: str) -> Scale:

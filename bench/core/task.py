@@ -28,6 +28,7 @@ from torch import Tensor
 
 from bench.core.metrics import Metric, OutputKind, standard_metrics
 from bench.core.options import NoOptions, option
+from bench.core.registry import Described
 
 InputKind = Literal["tokens", "features"]
 Split = Literal["train", "val", "test"]
@@ -71,7 +72,7 @@ class Batch:
         return Batch(inputs, targets, mask)
 
 
-class Task:
+class Task(Described):
     """Base of every task. Subclasses set the class attributes and implement the two batch methods.
 
     Sizes may depend on options, so they are instance attributes set in ``__init__``.
@@ -100,11 +101,6 @@ class Task:
 
     def __init__(self, options: Any) -> None:
         self.options = options
-
-    @classmethod
-    def summary(cls) -> str:
-        """One line for ``bench list``: the first line of the class docstring."""
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
 
     @classmethod
     def published(cls, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> list[str]:

@@ -20,13 +20,14 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from bench.core.errors import UsageError
+from bench.core.machine import cpu_name, usable_cores
 from bench.report import figures, stats
 from bench.report.collect import collect
 from bench.report.inspection import attention_maps, gradient_table, load_run
 from bench.report.render import Document, write_table
 from bench.report.tables import TaskReport, win_matrix
 from bench.tracking.optuna_store import default_storage_url, redact
-from bench.tracking.store import Tracker, cpu_name, default_tracking_uri
+from bench.tracking.store import Tracker, default_tracking_uri
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
@@ -34,7 +35,7 @@ MAIN_COLUMNS = ["arch", "parameters", "published", "hyperparameters", "seconds p
 
 
 def _machine() -> str:
-    return f"{platform.system()} {platform.release()}, {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{platform.system()} {platform.release()}, {cpu_name()}, {usable_cores()} cores, Python {platform.python_version()}"
 
 
 def inside_models(report: TaskReport, client: Any, folder: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:

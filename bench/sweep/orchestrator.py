@@ -25,6 +25,7 @@ from optuna.storages import BaseStorage
 from tqdm.auto import tqdm
 
 from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full
+from bench.core.machine import usable_cores
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
 from bench.sweep.jobs import EXIT_DISK_FULL, EXIT_TOO_MANY_FAILURES, Job, WorkerSpec
@@ -155,11 +156,7 @@ class WorkerPool:
         self.read_up_to = [self.log_path(i).stat().st_size if self.log_path(i).exists() else 0
                            for i in range(options.workers)]
         self.restarts = 0
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:
-            cores = os.cpu_count() or 1
-        self.threads = 1 if options.devices else max(1, cores // options.workers)
+        self.threads = 1 if options.devices else max(1, usable_cores() // options.workers)
 
     def log_path(self, index: int) -> Path:
         return self.log_folder / f"worker-{index}.log"

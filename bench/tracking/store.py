@@ -34,6 +34,7 @@ from mlflow.tracking import MlflowClient
 
 from bench.core.datafiles import bench_home
 from bench.core.errors import DISK_FULL_ADVICE, UsageError, disk_full
+from bench.core.machine import cpu_name, usable_cores
 from bench.tracking.outages import PatientClient, TrackingUnavailable, is_outage, patience_seconds
 
 # A misconfigured server should fail in seconds, not after MLflow's default minutes of retries.
@@ -127,21 +128,10 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def cpu_name() -> str:
-    """The CPU model (from /proc/cpuinfo on Linux), for the machine lines of reports and benchmarks."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_name() -> str:
     """The machine in a few words (CPU model and cores, and the GPU if there is one): studies report
     the hours they took, which mean little without it."""
-    text = f"{cpu_name()}, {os.cpu_count()} cores"
+    text = f"{cpu_name()}, {usable_cores()} cores"
     try:
         import torch
 

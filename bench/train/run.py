@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ from bench.core.architecture import SteppedRecurrent
 from bench.core.config import RunConfig, TrainConfig
 from bench.core.datafiles import bench_home
 from bench.core.errors import UsageError
+from bench.core.machine import usable_cores
 from bench.core.network import build_task
 from bench.tracking.store import Tracker
 from bench.train.compiled import CompileWhenItPays
@@ -183,11 +183,7 @@ def default_threads(config: RunConfig) -> int:
     """
     if config.train.batch_size * config.model.hidden_size ** 2 < 2**19:
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
+    return max(1, min(usable_cores(), 4))
 
 
 def lightning_accelerator(device: str) -> dict[str, object]:

@@ -45,7 +45,7 @@ def test_summaries_read_from_source_match_the_imported_classes(registry):
 
 
 def test_bench_list_does_not_import_torch():
-    """`bench list` reads the plugins' source: importing torch would cost it ~2 s (issue 7: under 1 s)."""
+    """`bench list` reads the plugins' source: importing torch would cost it ~2 s (it should answer in well under 1 s)."""
     import subprocess
 
     code = ("import sys, io, contextlib; from bench.cli import main; "
