@@ -59,7 +59,7 @@ if TYPE_CHECKING:
         Scale,
         Study,
     )
-    from bench.core.task import Batch, Split, SyntheticOptions, SyntheticTask, Task, to_device
+    from bench.core.task import Batch, Draw, Split, SyntheticOptions, SyntheticTask, Task, to_device
 
 _PUBLIC = {
     "Architecture": "bench.core.architecture", "FusedRecurrent": "bench.core.architecture",
@@ -77,7 +77,7 @@ _PUBLIC = {
     "register_study": "bench.core.registry",
     **{name: "bench.core.study" for name in ("Arm", "Beats", "ClosesGap", "Data", "Experiment", "Margin", "MostImportant",
                                              "NoConsistentWinner", "Equivalent", "Published", "Scale", "Study")},
-    "Batch": "bench.core.task", "Split": "bench.core.task", "SyntheticOptions": "bench.core.task",
+    "Batch": "bench.core.task", "Draw": "bench.core.task", "Split": "bench.core.task", "SyntheticOptions": "bench.core.task",
     "SyntheticTask": "bench.core.task", "Task": "bench.core.task", "to_device": "bench.core.task",
 }
 __all__ = [
@@ -87,7 +87,7 @@ __all__ = [
     "gaussian_nll", "next_step", "option", "register_architecture", "register_task", "to_device",
     "register_study", "Arm", "Beats", "ClosesGap", "Data", "Experiment", "Margin", "MostImportant", "NoConsistentWinner", "Equivalent",
     "Published", "Scale", "Study", "ScannedRecurrent", "ScanLayer", "GatedScanLayer", "one_block_more_or_fewer", "ScanOptions", "ScanMethod",
-    "linear_recurrence", "positive", "WeightMaps",
+    "linear_recurrence", "positive", "WeightMaps", "Draw",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)
 

@@ -136,8 +136,10 @@ def item1(device: torch.device, budget: float, work: Path) -> list[str]:
 
 def _data_device(task: str, options: dict[str, Any], device: torch.device) -> str:
     """Where the task's training stream puts a batch it generates for ``device``."""
+    from bench.core.task import Draw
+
     config = B.resolve({"task": {"name": task}}, {"train": {"device": str(device)}}, dict(options))
-    batch = next(iter(B.build_task(config).train_batches(4, 1, 0, device)))
+    batch = next(iter(B.build_task(config).train_batches(Draw(4, device=device, batches=1))))
     return str(batch.inputs.device)
 
 

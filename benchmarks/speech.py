@@ -96,6 +96,7 @@ def by_loudness(run_id: str) -> tuple[list[float], float]:
     from bench.core.metrics import LOG_STD_MIN, gaussian_nll, gaussian_parameters
     from bench.core.network import build_task
     from bench.core.resolve import resolve
+    from bench.core.task import Draw
     from bench.tracking.store import Tracker
     from bench.train.model import SequenceModel
 
@@ -108,7 +109,7 @@ def by_loudness(run_id: str) -> tuple[list[float], float]:
     nll, targets, floor = [], [], []
     state = None
     with torch.no_grad():
-        for batch in task.eval_batches("test", 32, 0, 0, torch.device("cpu")):  # windows, the state carried
+        for batch in task.eval_batches("test", Draw(32)):  # windows, the state carried
             outputs, state = model.eval()(batch.inputs, state if batch.continues else None)
             mean, log_std = gaussian_parameters(outputs)
             nll.append(gaussian_nll(mean, log_std, batch.targets)[batch.mask].double().numpy())

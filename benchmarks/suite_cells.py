@@ -229,6 +229,7 @@ def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, flo
     from bench.core.config import RunConfig
     from bench.core.network import SequenceNetwork, build_task
     from bench.core.resolve import resolve
+    from bench.core.task import Draw
 
     config_obj: RunConfig = resolve(config)
     torch.set_num_threads(threads)
@@ -236,7 +237,7 @@ def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, flo
     task = build_task(config_obj)
     net = SequenceNetwork(task, config_obj.model)
     net.to(DEVICE)
-    batch = next(iter(task.train_batches(config_obj.train.batch_size, 1, 0, DEVICE)))
+    batch = next(iter(task.train_batches(Draw(config_obj.train.batch_size, device=DEVICE, batches=1))))
     optimiser = torch.optim.Adam(net.parameters())
 
     def step() -> None:

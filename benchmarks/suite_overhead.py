@@ -77,6 +77,7 @@ class RawLoop:
         import lightning.pytorch as pl
 
         from bench.core.network import SequenceNetwork, build_task
+        from bench.core.task import Draw
 
         torch.set_num_threads(config.train.threads)
         pl.seed_everything(config.train.seed, verbose=False)
@@ -92,7 +93,7 @@ class RawLoop:
         self.params = [*self.lstm.parameters(), *self.head.parameters()]
         self.optimizer = torch.optim.Adam(self.params, lr=t.lr)
         self.clip, self.vocabulary = t.clip_grad_norm, task.input_size
-        self.batches = iter(task.train_batches(t.batch_size, t.max_steps, t.seed, DEVICE))
+        self.batches = iter(task.train_batches(Draw(t.batch_size, seed=t.seed, device=DEVICE, batches=t.max_steps)))
         self.state: Any = None
 
     def step(self) -> None:
@@ -206,6 +207,7 @@ def floor_step(config: Any, size: Size, tuned: bool = False) -> dict[str, Any]:
     import lightning.pytorch as pl
 
     from bench.core.network import build_task
+    from bench.core.task import Draw
     from bench.train.model import SequenceModel
     from bench.train.run import quiet_lightning
     from bench.train.speedups import unprofiled
@@ -245,7 +247,7 @@ def floor_step(config: Any, size: Size, tuned: bool = False) -> dict[str, Any]:
                          **({"profiler": unprofiled()} if tuned else {}))
     pl.seed_everything(t.seed, verbose=False)
     trainer.fit(Bare(task.input_size, size.hidden, task.output_size),
-                train_dataloaders=task.train_batches(t.batch_size, t.max_steps, t.seed, DEVICE))
+                train_dataloaders=task.train_batches(Draw(t.batch_size, seed=t.seed, device=DEVICE, batches=t.max_steps)))
     return {"lightning": [x / size.steps for x in window.lightning], "raw": [x / size.steps for x in window.raw]}
 
 

@@ -42,6 +42,7 @@ def data_generation(threads: int, batches: int = 20, steps: int = 3) -> list[dic
     from bench.core.metrics import masked_mean_loss
     from bench.core.network import SequenceNetwork, build_task
     from bench.core.resolve import resolve
+    from bench.core.task import Draw
 
     torch.set_num_threads(threads)
     rows = []
@@ -50,7 +51,7 @@ def data_generation(threads: int, batches: int = 20, steps: int = 3) -> list[dic
                          plugin_options=options)
         pl.seed_everything(0, verbose=False)
         task = build_task(config)
-        stream = iter(task.train_batches(64, batches + 1, 0, torch.device("cpu")))
+        stream = iter(task.train_batches(Draw(64, batches=batches + 1)))
         kept = [next(stream)]  # the first draw sets up the stream
         started = time.perf_counter()
         for _ in range(batches):

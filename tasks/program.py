@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from bench import Batch, Split, Task, UsageError, option, register_task
+from bench import Batch, Draw, Split, Task, UsageError, option, register_task
 from tasks.program_generator import compose, memorize, split_of, target_of
 
 PAD, GO = 0, 1  # input ids: padding, the delimiter between source and target
@@ -113,19 +113,20 @@ class Curriculum:
 
 
 class TrainStream:
-    """``num_batches`` training batches, each drawn at the curriculum's level of that moment."""
+    """``num_batches`` training batches, each drawn at the curriculum's level of that moment, from the
+    seed's start each time it is iterated."""
 
     def __init__(self, task: Program, batch_size: int, num_batches: int, seed: int, device: torch.device):
         self.task, self.batch_size, self.num_batches, self.device = task, batch_size, num_batches, device
-        self.rng = random.Random(f"program/train/{seed}")
+        self.seed = seed
 
     def __len__(self) -> int:
         return self.num_batches
 
     def __iter__(self) -> Iterator[Batch]:
-        curriculum = self.task.curriculum
+        curriculum, rng = self.task.curriculum, random.Random(f"program/train/{self.seed}")
         for _ in range(self.num_batches):
-            examples = [self.task.example(self.rng, "train", curriculum.draw(self.rng)) for _ in range(self.batch_size)]
+            examples = [self.task.example(rng, "train", curriculum.draw(rng)) for _ in range(self.batch_size)]
             yield encode(examples).to(self.device)
 
 
@@ -189,19 +190,16 @@ class Program(Task):
                     return program.text, target_of(program)
         raise RuntimeError(f"program: no {split} example found at length {length}, nesting {nesting}")
 
-    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
-        self._run.update(seed=seed, device=device, batch_size=batch_size)
-        return TrainStream(self, batch_size, num_batches, seed, device)
+    def train_batches(self, draw: Draw) -> Iterable[Batch]:
+        self._run.update(seed=draw.seed, device=draw.device, batch_size=draw.batch_size)
+        return TrainStream(self, draw.batch_size, draw.batches, draw.seed, draw.device)
 
-    def eval_batches(
-        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
-        length: int | None = None,
-    ) -> list[Batch]:
-        """A fixed set at the target difficulty (``length`` overrides the digits)."""
+    def eval_batches(self, split: Split, draw: Draw) -> list[Batch]:
+        """A fixed set at the target difficulty (``draw.length`` overrides the digits)."""
         if split == "val":
-            self._run.update(size=num_examples)
-        return self._fixed_set(split, (length or self.options.length, self.options.nesting),
-                               batch_size, num_examples, seed, device)
+            self._run.update(size=draw.examples)
+        return self._fixed_set(split, (draw.length or self.options.length, self.options.nesting),
+                               draw.batch_size, draw.examples, draw.seed, draw.device)
 
     def _fixed_set(self, split: Split, level: Level, batch_size: int, n: int, seed: int,
                    device: torch.device) -> list[Batch]:

@@ -33,7 +33,7 @@ from torch import Tensor
 
 from bench.core.metrics import Metric
 from bench.core.options import option
-from bench.core.task import Batch, Split, Task
+from bench.core.task import Batch, Draw, Split, Task
 
 Example = tuple[Tensor, Tensor]
 """One sequence: ``(inputs, targets)``, both with the time steps first and of the same length."""
@@ -162,21 +162,18 @@ class SequenceDataset(Task):
         return collate(examples, torch.long if self.input_kind == "tokens" else torch.float32,
                        torch.long if self.output_kind == "categorical" else torch.float32)
 
-    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device,
-                      max_epochs: int = 0) -> TrainingStream:
-        return TrainingStream(self, self.examples("train", batch_size), batch_size, num_batches, seed, device,
-                              max_epochs)
+    def train_batches(self, draw: Draw) -> TrainingStream:
+        return TrainingStream(self, self.examples("train", draw.batch_size), draw.batch_size, draw.batches,
+                              draw.seed, draw.device, draw.max_epochs)
 
-    def eval_batches(
-        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
-        length: int | None = None,
-    ) -> list[Batch]:
-        """The whole split (``num_examples`` and ``length`` are for generated sets): batches of
+    def eval_batches(self, split: Split, draw: Draw) -> list[Batch]:
+        """The whole split (``draw.examples`` and ``draw.length`` are for generated sets): batches of
         examples sorted by length, in ``bptt`` windows with the state carried."""
-        examples = sorted(self.examples(split, batch_size), key=lambda e: len(e[0]))
+        size = draw.batch_size
+        examples = sorted(self.examples(split, size), key=lambda e: len(e[0]))
         batches: list[Batch] = []
-        for i in range(0, len(examples), batch_size):
-            batches += windows(self.collate(examples[i:i + batch_size]).to(device), self.options.bptt)
+        for i in range(0, len(examples), size):
+            batches += windows(self.collate(examples[i:i + size]).to(draw.device), self.options.bptt)
         return batches
 
     def data_statistics(self, batch_size: int, seed: int) -> dict[str, float]:

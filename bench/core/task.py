@@ -72,6 +72,27 @@ class Batch:
         return Batch(inputs, targets, mask)
 
 
+@dataclasses.dataclass(frozen=True)
+class Draw:
+    """What to draw from a task: the one request every task answers, generated or a dataset, so the
+    training side never asks which kind it has (compare the Chomsky-hierarchy repository's
+    ``sample_batch(rng, batch_size, length)``).
+
+    A training stream is ``batches`` batches long; a dataset's stream stops sooner after
+    ``max_epochs`` passes over its training split when that is set (a generated stream has no passes).
+    An evaluation set of a generated task holds ``examples`` examples of ``length`` (None: the
+    task's own length); a dataset's evaluation set is always its whole split, its sequences as long
+    as they are. The same ``seed`` draws the same batches on the same ``device``."""
+
+    batch_size: int
+    seed: int = 0
+    device: torch.device = torch.device("cpu")
+    batches: int = 0
+    examples: int = 0
+    length: int | None = None
+    max_epochs: int = 0
+
+
 class Task(Described):
     """Base of every task. Subclasses set the class attributes and implement the two batch methods.
 
@@ -119,15 +140,12 @@ class Task(Described):
         synthetic task needs nothing."""
         return {}
 
-    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
-        """The training stream: ``num_batches`` batches, from a seeded start each time it is iterated."""
+    def train_batches(self, draw: Draw) -> Iterable[Batch]:
+        """The training stream of ``draw`` (see :class:`Draw`), from a seeded start each time it is iterated."""
         raise NotImplementedError
 
-    def eval_batches(
-        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
-        length: int | None = None,
-    ) -> list[Batch]:
-        """A fixed evaluation set of ``split`` (``length`` overrides the sequence length)."""
+    def eval_batches(self, split: Split, draw: Draw) -> list[Batch]:
+        """A fixed evaluation set of ``split``, as ``draw`` asks (see :class:`Draw`)."""
         raise NotImplementedError
 
     def eval_lengths(self) -> list[int]:
@@ -204,19 +222,20 @@ def _generator(seed: int, split: Split, length: int, device: torch.device) -> to
 
 
 class TrainStream:
-    """``num_batches`` freshly generated training batches: a sized iterable Lightning can show progress for."""
+    """``num_batches`` freshly generated training batches: a sized iterable Lightning can show progress
+    for, drawn from the seed's start each time it is iterated (as a dataset's stream is)."""
 
     def __init__(self, task: SyntheticTask, batch_size: int, num_batches: int, seed: int, device: torch.device):
         self.task, self.batch_size, self.num_batches = task, batch_size, num_batches
-        self.generator = _generator(seed, "train", task.options.length, device)
-        self.device = device
+        self.seed, self.device = seed, device
 
     def __len__(self) -> int:
         return self.num_batches
 
     def __iter__(self) -> Iterator[Batch]:
+        generator = _generator(self.seed, "train", self.task.options.length, self.device)
         for _ in range(self.num_batches):
-            yield self.task.train_batch(self.batch_size, self.generator, self.device)
+            yield self.task.train_batch(self.batch_size, generator, self.device)
 
 
 class SyntheticTask(Task):
@@ -238,15 +257,12 @@ class SyntheticTask(Task):
         batch.mask = batch.mask & is_train[order, None]
         return batch
 
-    def train_batches(self, batch_size: int, num_batches: int, seed: int, device: torch.device) -> Iterable[Batch]:
-        return TrainStream(self, batch_size, num_batches, seed, device)
+    def train_batches(self, draw: Draw) -> Iterable[Batch]:
+        return TrainStream(self, draw.batch_size, draw.batches, draw.seed, draw.device)
 
-    def eval_batches(
-        self, split: Split, batch_size: int, num_examples: int, seed: int, device: torch.device,
-        length: int | None = None,
-    ) -> list[Batch]:
-        length = length or self.options.length
-        generator = _generator(seed, split, length, device)
+    def eval_batches(self, split: Split, draw: Draw) -> list[Batch]:
+        length, num_examples, batch_size, device = draw.length or self.options.length, draw.examples, draw.batch_size, draw.device
+        generator = _generator(draw.seed, split, length, device)
         kept: list[Batch] = []
         have = 0
         for _ in range(1000):

@@ -37,7 +37,7 @@ from bench.core.errors import UsageError
 from bench.core.metrics import per_step_loss
 from bench.core.network import SequenceNetwork, build_task
 from bench.core.resolve import resolve
-from bench.core.task import Batch, Task
+from bench.core.task import Batch, Draw, Task
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per downloaded file otherwise
 
@@ -79,7 +79,7 @@ def load_run(client: MlflowClient, run_id: str) -> LoadedRun:
 
 def example_batch(run: LoadedRun, size: int = 32) -> Batch:
     """A fixed batch of the run's test split at its training length (seed 0: the same for every run)."""
-    batches = run.task.eval_batches("test", size, size, 0, torch.device("cpu"))
+    batches = run.task.eval_batches("test", Draw(size, examples=size))
     return batches[0]
 
 

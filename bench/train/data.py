@@ -14,8 +14,7 @@ import lightning.pytorch as pl
 import torch
 
 from bench.core.config import RunConfig
-from bench.core.dataset import SequenceDataset
-from bench.core.task import Batch, Split, Task
+from bench.core.task import Batch, Draw, Split, Task
 
 
 class EvalSet:
@@ -58,18 +57,19 @@ class SequenceDataModule(pl.LightningDataModule):
     def device(self) -> torch.device:
         return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
 
-    def eval_set(self, split: Split, length: int | None = None) -> EvalSet:
+    def draw(self, length: int | None = None) -> Draw:
+        """The run's request to its task: its batch size, seed and device, its steps, evaluation size
+        and passes (the same for every kind of task: each takes what applies to it)."""
         train = self.config.train
-        batches = self.task.eval_batches(split, train.batch_size, train.eval_size, train.seed, self.device, length)
+        return Draw(train.batch_size, train.seed, self.device, batches=train.max_steps, examples=train.eval_size,
+                    length=length, max_epochs=train.max_epochs)
+
+    def eval_set(self, split: Split, length: int | None = None) -> EvalSet:
+        batches = self.task.eval_batches(split, self.draw(length))
         return EvalSet(split if length is None else f"{split}/len{length}", batches)
 
     def train_dataloader(self) -> Iterable[Batch]:
-        train = self.config.train
-        if isinstance(self.task, SequenceDataset):  # --max-epochs: a dataset's passes
-            stream: Iterable[Batch] = self.task.train_batches(train.batch_size, train.max_steps, train.seed,
-                                                              self.device, max_epochs=train.max_epochs)
-        else:
-            stream = self.task.train_batches(train.batch_size, train.max_steps, train.seed, self.device)
+        stream = self.task.train_batches(self.draw())
         consumed = self.trainer.global_step if self.trainer is not None else 0
         return ReplayedStream(stream, consumed) if consumed else stream
 

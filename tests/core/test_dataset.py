@@ -12,6 +12,7 @@ from bench.core.config import ModelConfig
 from bench.core.dataset import bucketed_batches, padding_waste, windows
 from bench.core.network import SequenceNetwork, build_task
 from bench.core.resolve import resolve
+from bench.core.task import Draw
 from bench.train.data import EvalSet
 from bench.train.model import SequenceModel
 from bench.train.run import fit
@@ -49,7 +50,7 @@ def test_an_epoch_holds_every_sequence_once_in_batches_of_similar_length():
 def test_the_training_stream_is_epochs_of_batches_in_windows_with_each_piece_whole(long_pieces):
     task = music(long_pieces, bptt=300)
     pieces = [x for x, _ in task.examples("train", 4)]
-    stream = list(task.train_batches(4, 120, 0, CPU))
+    stream = list(task.train_batches(Draw(4, batches=120)))
     assert len(stream) == 120 and all(b.inputs.shape[1] <= 300 for b in stream)
     starts = [i for i, b in enumerate(stream) if not b.continues] + [len(stream)]
     batches = [stream[a:b] for a, b in zip(starts, starts[1:])]
@@ -94,7 +95,7 @@ def test_evaluation_is_the_same_with_and_without_bptt(long_pieces):
         model = SequenceModel(build_task(config), config)
         if weights is not None:
             model.load_state_dict(weights)
-        batches = model.task.eval_batches("test", 2, 0, 0, CPU)
+        batches = model.task.eval_batches("test", Draw(2))
         assert any(b.continues for b in batches) == (bptt > 0)
         trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
         trainer.test(model, dataloaders=[EvalSet("test", batches)], verbose=False)
@@ -139,7 +140,7 @@ def test_max_epochs_stops_a_dataset_run_after_that_many_passes(long_pieces):
                       "model": {"arch": "gru", "hidden_size": 8},
                       "train": {"threads": 1, "batch_size": 4, "max_steps": 10_000, "max_epochs": 2, "eval_every": 50}})
     task = build_task(config)
-    windows_of = [len(task.train_batches(4, 10_000, 0, CPU, max_epochs=n)) for n in (1, 2)]
+    windows_of = [len(task.train_batches(Draw(4, batches=10_000, max_epochs=n))) for n in (1, 2)]
     assert 3 * 1 <= windows_of[0] < windows_of[1] <= 3 * 4 * 2  # 3 batches an epoch, 1-4 windows each
     result = fit(config, progress=False)
     assert result.steps == windows_of[1] and result.stop_reason == "epoch limit (2)"

@@ -4,7 +4,7 @@ import torch
 
 from bench.core.network import build_task
 from bench.core.resolve import resolve
-from bench.core.task import _content_bucket
+from bench.core.task import Draw, _content_bucket
 
 CPU = torch.device("cpu")
 
@@ -19,17 +19,17 @@ def rows(batches):
 
 def test_train_val_test_never_share_an_example():
     task = parity(length=8)  # only 256 strings exist, so overlap would show up at once
-    train = rows(task.eval_batches("train", 100, 1000, 0, CPU))
-    val = rows(task.eval_batches("val", 100, 1000, 0, CPU))
-    test = rows(task.eval_batches("test", 100, 1000, 0, CPU))
+    train = rows(task.eval_batches("train", Draw(100, examples=1000)))
+    val = rows(task.eval_batches("val", Draw(100, examples=1000)))
+    test = rows(task.eval_batches("test", Draw(100, examples=1000)))
     assert train and val and test
     assert not (train & val) and not (train & test) and not (val & test)
 
 
 def test_split_depends_on_content_not_on_seed():
     task = parity(length=8)
-    assert rows(task.eval_batches("val", 100, 500, 0, CPU)) <= rows(task.eval_batches("val", 100, 5000, 7, CPU)) | rows(
-        task.eval_batches("val", 100, 500, 0, CPU))
+    assert rows(task.eval_batches("val", Draw(100, examples=500))) <= rows(task.eval_batches("val", Draw(100, seed=7, examples=5000))) | rows(
+        task.eval_batches("val", Draw(100, examples=500)))
     strings = torch.randint(0, 2, (64, 8), generator=torch.Generator().manual_seed(1))
     assert torch.equal(_content_bucket(strings), _content_bucket(strings.clone()))
 
@@ -37,7 +37,7 @@ def test_split_depends_on_content_not_on_seed():
 def test_training_batches_score_only_training_examples():
     task = parity(length=6)  # 64 strings: many candidates fall in val/test buckets
     generator = torch.Generator().manual_seed(0)
-    held_out = rows(task.eval_batches("val", 64, 300, 0, CPU)) | rows(task.eval_batches("test", 64, 300, 0, CPU))
+    held_out = rows(task.eval_batches("val", Draw(64, examples=300))) | rows(task.eval_batches("test", Draw(64, examples=300)))
     for _ in range(20):
         batch = task.train_batch(64, generator, CPU)
         for x, m in zip(batch.inputs, batch.mask):
@@ -47,9 +47,9 @@ def test_training_batches_score_only_training_examples():
 
 def test_evaluation_sets_are_fixed_by_the_seed():
     task = parity(length=12)
-    a = task.eval_batches("test", 50, 200, seed=3, device=CPU)
-    b = task.eval_batches("test", 50, 200, seed=3, device=CPU)
-    c = task.eval_batches("test", 50, 200, seed=4, device=CPU)
+    a = task.eval_batches("test", Draw(50, seed=3, examples=200))
+    b = task.eval_batches("test", Draw(50, seed=3, examples=200))
+    c = task.eval_batches("test", Draw(50, seed=4, examples=200))
     assert all(torch.equal(x.inputs, y.inputs) for x, y in zip(a, b))
     assert not all(torch.equal(x.inputs, y.inputs) for x, y in zip(a, c))
     assert sum(len(x) for x in a) == 200
@@ -88,3 +88,31 @@ def test_to_device_copies_cpu_batches_to_cuda_without_synchronising():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert moved.device.type == "cuda" and int(moved.sum()) == 499500
+
+
+@pytest.mark.parametrize("name", sorted(__import__("bench.core.registry", fromlist=["TASKS"]).TASKS.names()))
+def test_every_task_answers_one_draw(name, tmp_path):
+    """One request for every kind of task: a stream as long as asked (or shorter, a dataset's passes
+    being done), batches no larger than asked, and the same seed drawing the same batches again."""
+    from bench.core.registry import TASKS
+
+    task = build_task(resolve({"task": {"name": name}}, plugin_options=TASKS.get(name).example_options(tmp_path)))
+    stream = task.train_batches(Draw(4, seed=1, batches=3, max_epochs=1))
+    first, again = list(stream), list(stream)
+    assert 1 <= len(first) <= 3 and all(len(batch) <= 4 for batch in first)
+    assert all(torch.equal(a.inputs, b.inputs) for a, b in zip(first, again, strict=True))
+    val = task.eval_batches("val", Draw(4, seed=1, examples=8))
+    assert val and all(len(batch) <= 4 for batch in val)
+    assert all(torch.equal(a.inputs, b.inputs) for a, b in zip(val, task.eval_batches("val", Draw(4, seed=1, examples=8)),
+                                                                strict=True))
+
+
+def test_the_training_side_does_not_ask_which_kind_of_task_it_has():
+    import ast
+    from pathlib import Path
+
+    import bench.train
+
+    for path in Path(bench.train.__file__).parent.glob("*.py"):
+        names = {node.id for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Name)}
+        assert not names & {"SequenceDataset", "SyntheticTask"}, path.name

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
+from bench.core.task import Draw
 from bench.report.runs import ArchRuns
 from bench.report.tables import IMPORTANCE_MIN_TRIALS, TaskRuns, study_tables
 
@@ -229,7 +230,7 @@ def test_gradient_probe_equals_the_gradient_wrt_a_carried_state():
     task = build_task(config)
     torch.manual_seed(0)
     network = SequenceNetwork(task, config.model)
-    batch = task.eval_batches("test", 8, 8, 0, torch.device("cpu"))[0]
+    batch = task.eval_batches("test", Draw(8, examples=8))[0]
     norms = gradient_by_distance(network, task, batch)
     s = scored_step(batch.mask)
     assert s == 6 and sorted(norms) == [1, 2, 3, 4, 5, 6]

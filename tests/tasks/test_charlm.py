@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from bench.core.resolve import resolve
+from bench.core.task import Draw
 from bench.train.run import build_task, fit
 from tasks.charlm import CharLM, stdlib_corpus
 
@@ -39,7 +40,7 @@ def test_splits_are_90_5_5_by_position_and_the_vocabulary_comes_from_train(tmp_p
 
 def test_batches_are_parallel_streams_of_consecutive_segments(tmp_path):
     task = charlm(periodic_text(), tmp_path, bptt=7)
-    batches = task.eval_batches("val", 4, 0, 0, CPU)  # 600 characters: 4 streams of 149 steps
+    batches = task.eval_batches("val", Draw(4))  # 600 characters: 4 streams of 149 steps
     assert [b.inputs.shape for b in batches[:2]] == [(4, 7), (4, 7)] and batches[-1].inputs.shape == (4, 149 % 7)
     rows = torch.cat([b.inputs for b in batches], 1)
     targets = torch.cat([b.targets for b in batches], 1)
@@ -47,7 +48,7 @@ def test_batches_are_parallel_streams_of_consecutive_segments(tmp_path):
     for r in range(4):
         assert torch.equal(rows[r], ids[r * 149:(r + 1) * 149]) and torch.equal(targets[r], ids[r * 149 + 1:(r + 1) * 149 + 1])
     per_epoch = math.ceil((10_800 - 1) // 4 / 7)  # training: 10,800 characters, 4 streams, windows of 7
-    stream = list(task.train_batches(4, 2 * per_epoch, 0, CPU))
+    stream = list(task.train_batches(Draw(4, batches=2 * per_epoch)))
     assert [b.continues for b in stream[per_epoch - 1:per_epoch + 2]] == [True, False, True]  # a new epoch
     first, second = (torch.cat([b.inputs for b in stream[e:e + per_epoch]], 1) for e in (0, per_epoch))
     rows = sorted(x.tolist() for x, _ in task.examples("train", 4))
@@ -80,7 +81,7 @@ def test_carried_state_is_used_in_training_and_evaluation(tmp_path):
                       "train": {"threads": 1, "max_steps": 300, "eval_every": 300, "batch_size": 16, "lr": 1e-2}})
     result = fit(config, progress=False)
     model = result.model.eval()
-    test = result.model.task.eval_batches("test", 16, 0, 0, CPU)
+    test = result.model.task.eval_batches("test", Draw(16))
     carried, reset = bpc(model, test, carry=True), bpc(model, test, carry=False)
     # Measured: 0.30 carried, 1.95 reset each batch (a fair choice of 4 letters is 2 bits).
     assert carried < 0.7 < 1.4 < reset, (carried, reset)

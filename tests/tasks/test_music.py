@@ -11,6 +11,7 @@ import torch
 
 from bench.core.network import build_task
 from bench.core.resolve import resolve
+from bench.core.task import Draw
 from bench.train.run import fit
 from tasks._piano_rolls import pitches_to_roll, roll_to_pitches
 from tasks.music import Music
@@ -75,7 +76,7 @@ def test_pickle_and_mat_formats_load_the_same_rolls(tmp_path):
 
 def test_batches_predict_the_next_frame_and_mask_the_padding(tmp_path):
     task = music_task(small_mat(tmp_path))
-    batches = task.eval_batches("test", 4, 0, 0, CPU)
+    batches = task.eval_batches("test", Draw(4))
     assert sum(len(b) for b in batches) == 6
     assert sum(int(b.mask.sum()) for b in batches) == sum(len(r) - 1 for r in task.rolls["test"])
     for batch in batches:
@@ -88,7 +89,7 @@ def test_each_epoch_visits_every_piece_once_in_a_new_seeded_order(tmp_path):
     task = music_task(small_mat(tmp_path))
 
     def orders(seed):
-        stream = list(task.train_batches(5, 6, seed, CPU))  # 12 pieces in batches of 5: two epochs of 3
+        stream = list(task.train_batches(Draw(5, seed=seed, batches=6)))  # 12 pieces in batches of 5: two epochs of 3
         return [torch.cat([b.mask.sum(1) for b in stream[e:e + 3]]).tolist() for e in (0, 3)]
 
     first, second = orders(0)
@@ -108,7 +109,7 @@ def frequency_nll_by_hand(train: list[np.ndarray], test: list[np.ndarray]) -> tu
 def task_nll(task: Music, p: np.ndarray, split: str) -> float:
     logits = torch.tensor(np.log(p / (1 - p)), dtype=torch.float32)
     total = count = 0.0
-    for batch in task.eval_batches(split, 7, 0, 0, CPU):
+    for batch in task.eval_batches(split, Draw(7)):
         t, c = task.metrics(logits.expand(*batch.targets.shape), batch)["nll_per_frame"]
         total, count = total + float(t), count + float(c)
     return total / count

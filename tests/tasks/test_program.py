@@ -13,6 +13,7 @@ import torch
 from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.resolve import resolve
+from bench.core.task import Draw
 from bench.train.run import fit
 from tasks.program import GO, INPUT_IDS, PAD, TARGET_CHARS, decode_input, encode
 from tasks.program_generator import OPERATIONS, UnsafeProgram, check_program, compose, execute, generate, split_of
@@ -89,12 +90,12 @@ def sources(batches):
 
 def test_splits_are_the_crc32_of_the_text_mod_3_and_never_overlap():
     task = program_task(length=1, nesting=1, curriculum="baseline")  # few programs: overlap would show
-    sets = {split: sources(task.eval_batches(split, 100, 600, 0, CPU)) for split in ("train", "val", "test")}
+    sets = {split: sources(task.eval_batches(split, Draw(100, examples=600))) for split in ("train", "val", "test")}
     assert all(len(s) > 50 for s in sets.values())
     assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"]) and not (sets["val"] & sets["test"])
     for index, split in enumerate(("train", "val", "test")):
         assert all(zlib.crc32(text.encode()) % 3 == index and split_of(text) == split for text in sets[split])
-    stream = iter(task.train_batches(64, 5, seed=0, device=CPU))
+    stream = iter(task.train_batches(Draw(64, batches=5)))
     assert all(split_of(text) == "train" for text in sources(list(stream)))
 
 
@@ -169,20 +170,20 @@ def digits_in(batch):
 
 def test_training_stream_reads_the_level_at_every_batch_and_is_fixed_by_the_seed():
     task = program_task(variant="memorize", length=3, curriculum="naive")
-    stream = iter(task.train_batches(32, 10, seed=0, device=CPU))
+    stream = iter(task.train_batches(Draw(32, batches=10)))
     assert {len(s) for s in digits_in(next(stream))} == {1}
     task.curriculum.level = (3, 1)
     assert {len(s) for s in digits_in(next(stream))} == {3}
-    a = next(iter(program_task(nesting=2).train_batches(16, 1, seed=4, device=CPU)))
-    b = next(iter(program_task(nesting=2).train_batches(16, 1, seed=4, device=CPU)))
-    c = next(iter(program_task(nesting=2).train_batches(16, 1, seed=5, device=CPU)))
+    a = next(iter(program_task(nesting=2).train_batches(Draw(16, seed=4, batches=1))))
+    b = next(iter(program_task(nesting=2).train_batches(Draw(16, seed=4, batches=1))))
+    c = next(iter(program_task(nesting=2).train_batches(Draw(16, seed=5, batches=1))))
     assert torch.equal(a.inputs, b.inputs) and not torch.equal(a.inputs[:, :20], c.inputs[:, :20])
 
 
 @pytest.mark.parametrize("reverse, double", [(False, False), (True, False), (False, True), (True, True)])
 def test_memorize_copies_the_digits_presented_reversed_or_twice(reverse, double):
     task = program_task(variant="memorize", length=5, curriculum="baseline", reverse=reverse, double=double)
-    batch = task.eval_batches("test", 50, 50, 0, CPU)[0]
+    batch = task.eval_batches("test", Draw(50, examples=50))[0]
     for row, targets in zip(batch.inputs, batch.targets):
         shown, rest = decode_input(row).split("@")
         start = len(shown)

@@ -15,6 +15,7 @@ import torch
 from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.resolve import resolve
+from bench.core.task import Draw
 from bench.train.run import fit
 from tasks.speech import Speech, frames_of, split_order
 
@@ -66,7 +67,7 @@ def test_frames_are_consecutive_samples_and_each_target_is_the_next_frame(tmp_pa
     assert math.isclose(task.scale, math.sqrt(np.mean(ramp[:800].astype(np.float64) ** 2)), rel_tol=1e-9)
     frames = frames_of(train, 20)
     assert frames.shape == (40, 20) and np.allclose(frames[3] * task.scale, np.arange(60, 80))
-    batches = task.eval_batches("train", 4, 0, 0, CPU)  # 39 transitions in windows of 7, the state carried
+    batches = task.eval_batches("train", Draw(4))  # 39 transitions in windows of 7, the state carried
     assert [b.inputs.shape[1] for b in batches] == [7, 7, 7, 7, 7, 4]
     assert [b.continues for b in batches] == [False] + [True] * 5
     assert all(b.inputs.shape[-1] == 20 and b.targets.shape[-1] == 20 for b in batches)
@@ -80,8 +81,8 @@ def test_frames_are_consecutive_samples_and_each_target_is_the_next_frame(tmp_pa
 def test_training_windows_carry_each_utterance_whole(tmp_path):
     task = speech_task(folder(tmp_path), frame_size=10, bptt=16)  # 3 training utterances of ~200 frames
     train = task.frames("train")
-    epoch = len(task.eval_batches("train", 4, 0, 0, CPU))
-    stream = list(itertools.islice(task.train_batches(4, 10**6, 0, CPU), epoch))  # one epoch's windows
+    epoch = len(task.eval_batches("train", Draw(4)))
+    stream = list(itertools.islice(task.train_batches(Draw(4, batches=10**6)), epoch))  # one epoch's windows
     assert all(b.inputs.shape[1] <= 16 for b in stream) and not stream[0].continues and stream[1].continues
     whole = torch.cat([b.inputs for b in stream], 1)  # the epoch's one batch of all three, window after window
     assert sorted(int(m.sum()) for m in torch.cat([b.mask for b in stream], 1)) == sorted(len(f) - 1 for f in train)
@@ -114,7 +115,7 @@ def test_the_fitted_per_frame_gaussian_scores_exactly_the_nll_by_hand(tmp_path):
     mean, std, by_hand = fitted_gaussian_nll_by_hand(task.data.waves["train"], task.data.waves["test"], 8)
     outputs = torch.tensor(np.concatenate([mean, np.log(std)]), dtype=torch.float32)  # k means, then k log σ
     totals = {"nll_per_frame": [0.0, 0.0], "baseline": [0.0, 0.0]}
-    for batch in task.eval_batches("test", 3, 0, 0, CPU):
+    for batch in task.eval_batches("test", Draw(3)):
         metrics = task.metrics(outputs.expand(*batch.targets.shape[:2], 16), batch)
         for name in totals:
             totals[name][0] += float(metrics[name][0])
