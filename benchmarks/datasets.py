@@ -90,7 +90,8 @@ def harness_vs_plain(arch: str, data: Path, bptt: int, skip: int, steps: int) ->
     from suite_overhead import interleaved
 
     from bench.core.resolve import resolve
-    from bench.train.run import run
+    from bench.tracking.store import Tracker
+    from bench.train.run import Hooks, run
     from tasks.music import load_rolls
 
     total = skip + steps + 1
@@ -104,7 +105,7 @@ def harness_vs_plain(arch: str, data: Path, bptt: int, skip: int, steps: int) ->
     window = interleaved(plain, skip, steps)
     with tempfile.TemporaryDirectory() as home:
         os.environ["RNNBENCH_HOME"] = home
-        run(config, tracking_uri=f"sqlite:///{home}/mlflow.db", progress=False, callbacks=[window])
+        run(config, Tracker(f"sqlite:///{home}/mlflow.db"), Hooks(callbacks=[window]), progress=False)
     return {"harness_ms": window.lightning[0] / steps * 1000, "plain_ms": window.raw[0] / steps * 1000}
 
 

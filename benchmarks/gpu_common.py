@@ -26,7 +26,7 @@ BENCH_CLI = [sys.executable, "-m", "bench.cli"]
 
 class B:
     resolve: Any = None  # bench.core.resolve.resolve(yaml_values, overrides, plugin_options) -> RunConfig
-    fit: Any = None  # bench.train.run.fit(config, progress=..., callbacks=...) -> RunResult
+    fit: Any = None  # bench.train.run.fit(config, progress=..., callbacks=...) -> Trained
     build_task: Any = None  # bench.core.network.build_task(config) -> Task
     ARCHITECTURES: Any = None  # bench.core.registry.ARCHITECTURES (.names())
     TASKS: Any = None  # bench.core.registry.TASKS (.names())

@@ -130,6 +130,10 @@ def interleaved(raw: RawLoop, skip: int, steps: int) -> Any:
         def __init__(self) -> None:
             self.lightning, self.raw = [0.0, 0.0], [0.0, 0.0]
             self._mark = (0.0, 0.0)
+            self.model: Any = None
+
+        def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+            self.model = pl_module  # the run's model, whose trained weights are compared with the raw loop's
 
         @staticmethod
         def _add(total: list[float], started: tuple[float, float], ended: tuple[float, float]) -> None:
@@ -152,7 +156,8 @@ def interleaved(raw: RawLoop, skip: int, steps: int) -> Any:
 def harness_step(config: Any, skip: int, steps: int) -> dict[str, Any]:
     """``bench run``'s training loop (bench.train.run.run, MLflow logger included) with the raw loop
     interleaved: per-step seconds of both, and whether both trained to the same weights."""
-    from bench.train.run import run
+    from bench.tracking.store import Tracker
+    from bench.train.run import Hooks, run
 
     raw = RawLoop(config)
     window = interleaved(raw, skip, steps)
@@ -160,13 +165,13 @@ def harness_step(config: Any, skip: int, steps: int) -> dict[str, Any]:
         old = os.environ.get("RNNBENCH_HOME")
         os.environ["RNNBENCH_HOME"] = home
         try:
-            result = run(config, tracking_uri=f"sqlite:///{home}/mlflow.db", progress=False, callbacks=[window])
+            run(config, Tracker(f"sqlite:///{home}/mlflow.db"), Hooks(callbacks=[window]), progress=False)
         finally:
             if old is None:
                 os.environ.pop("RNNBENCH_HOME", None)
             else:
                 os.environ["RNNBENCH_HOME"] = old
-    trained = result.model.net.state_dict()
+    trained = window.model.net.state_dict()
     same = all(torch.allclose(trained[k].to(v.device), v, rtol=1e-4, atol=1e-6) for k, v in raw.weights().items())
     return {"lightning": [x / steps for x in window.lightning], "raw": [x / steps for x in window.raw], "same": same}
 

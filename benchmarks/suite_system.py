@@ -152,7 +152,7 @@ def _rss_run(steps: int, threads: int) -> None:
     from lightning.pytorch.callbacks import Callback
 
     from bench.core.resolve import resolve
-    from bench.train.run import run
+    from bench.train.run import Hooks, run
 
     samples: list[tuple[int, float]] = []
 
@@ -162,7 +162,7 @@ def _rss_run(steps: int, threads: int) -> None:
                 samples.append((trainer.global_step, rss_mb()))
 
     config = resolve(overrides={"train": {"max_steps": steps, "early_stop": False, "threads": threads}})
-    run(config, progress=False, callbacks=[Sampler()])
+    run(config, hooks=Hooks(callbacks=[Sampler()]), progress=False)
     print(json.dumps(samples))
 
 

@@ -266,8 +266,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     tracker = Tracker(args.tracking_uri)  # a bad store is one line now, before the training stack loads
     from bench.train.run import run
 
-    result = run(config, tracker=tracker, experiment=args.experiment,
-                 run_name=args.run_name, progress=not args.no_progress, resume=args.resume)
+    result = run(config, tracker, experiment=args.experiment, run_name=args.run_name,
+                 progress=not args.no_progress, resume=args.resume)
     print(format_result(config, result, args.tracking_uri, args.experiment))
     return 0
 

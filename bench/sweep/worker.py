@@ -49,7 +49,7 @@ from bench.tracking.optuna_store import (
 )
 from bench.tracking.outages import TrackingUnavailable
 from bench.tracking.store import Tracker
-from bench.train.run import default_threads, run
+from bench.train.run import Hooks, default_threads, run
 
 SEED_SPACE = {"train.seed": {"type": "int", "low": 0, "high": 2**31 - 1}}
 
@@ -236,15 +236,14 @@ class Worker:
             label = f"seed {config.train.seed}" if job.seeds_of else f"trial {trial.number}"
             monitor = f"val/{build_task(config).target_metric}"
             callbacks = [] if job.seeds_of else [pruning_callback(trial, monitor)]
-            result = run(
-                config, tracker=self.tracker, experiment=job.experiment,
-                role=label,
-                progress=False, callbacks=callbacks, stop_exceptions=(optuna.TrialPruned,),
-                on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+            hooks = Hooks(
                 tags={"mlflow.parentRunId": study.user_attrs.get(ATTR_PARENT_RUN) or "",
                       "sweep.study": job.study.removesuffix("/seeds"), "sweep.role": role,
                       "sweep.trial": trial.number, "mlflow.source.name": "bench sweep", **job.tags},
+                callbacks=callbacks, stop_exceptions=(optuna.TrialPruned,),
+                on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id), role=label,
             )
+            result = run(config, self.tracker, hooks, experiment=job.experiment, progress=False)
             value = result.metrics[monitor]
             test_key = monitor.replace("val/", "test/", 1)
             trial.set_user_attr(test_key, result.metrics.get(test_key))

@@ -23,7 +23,8 @@ from bench.train.checkpoints import MLflowCheckpoints, prepare_resume
 from bench.train.lease import Lease
 
 if TYPE_CHECKING:
-    from bench.train.run import RunResult
+    from bench.train.model import SequenceModel
+    from bench.train.run import Trained
 
 Tags = dict[str, Any]
 
@@ -107,7 +108,7 @@ class TrackedRun:
                 self.lease.release()
         self.tracker.end_run(self.run_id, "FINISHED")
 
-    def record(self, result: RunResult) -> None:
+    def record(self, result: Trained, model: SequenceModel) -> None:
         """The run's summary metrics, how it ended, and its evaluated weights (artifact ``model.pt``)."""
         self.logger.flush()
         self.tracker.log_metrics(self.run_id, {
@@ -120,14 +121,13 @@ class TrackedRun:
         named = {} if self.role is None else {"mlflow.runName": run_label(self.config, result.num_parameters, self.role)}
         self.tracker.set_tags(self.run_id, {"stop_reason": result.stop_reason, "device": result.device,
                                             "step_function": result.step_function, **named})
-        if result.model is not None:
-            self._log_weights(result.model)
-            task = result.model.task
-            with contextlib.suppress(Exception):  # the UI's view is a convenience: it never fails a run
-                self.tracker.show_in_runs_table(
-                    self.experiment, [*(f"tags.{k}" for k in self.shown), "params.model.arch", "metrics.num_parameters",
-                                      f"metrics.test/{task.target_metric}", "metrics.train_seconds"],
-                    f"metrics.test/{task.target_metric}", ascending=task.target_mode == "min")
+        self._log_weights(model)
+        task = model.task
+        with contextlib.suppress(Exception):  # the UI's view is a convenience: it never fails a run
+            self.tracker.show_in_runs_table(
+                self.experiment, [*(f"tags.{k}" for k in self.shown), "params.model.arch", "metrics.num_parameters",
+                                  f"metrics.test/{task.target_metric}", "metrics.train_seconds"],
+                f"metrics.test/{task.target_metric}", ascending=task.target_mode == "min")
 
     def _log_weights(self, model: torch.nn.Module) -> None:
         """A CPU state_dict of the SequenceModel, so that the run can be used afterwards (``bench

@@ -14,7 +14,7 @@ import pandas as pd
 from bench.core.errors import UsageError
 from bench.tracking.logged import logged_config, open_logged_run
 from bench.tracking.store import git_commit, package_versions
-from bench.train.run import run
+from bench.train.run import Hooks, run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,10 +39,9 @@ def reproduce(run_id: str, tracking_uri: str | None = None, progress: bool = Tru
     config = logged_config(tracker, run_id)
     differences = environment_differences(old.data.tags)
     experiment = tracker.client.get_experiment(old.info.experiment_id).name
-    new = run(config, tracking_uri=tracking_uri, experiment=experiment, progress=progress,
-              run_name=f"reproduce {old.info.run_name}", tags={"reproduces": run_id})
+    new = run(config, tracker, Hooks(tags={"reproduces": run_id}), experiment=experiment, progress=progress,
+              run_name=f"reproduce {old.info.run_name}")
     # Both sides as MLflow holds them (Lightning logs float32 values; the in-memory result is float64).
-    assert new.run_id is not None  # run() always returns its MLflow run's id
     logged = tracker.client.get_run(new.run_id).data.metrics
     keys = sorted({*new.metrics, "steps", "num_parameters"})
     rows = [{"metric": k, "old": old.data.metrics.get(k), "new": logged.get(k)} for k in keys]

@@ -33,11 +33,10 @@ from bench.train.speedups import flush_denormals, unprofiled
 from bench.train.stopping import Stopping
 
 
-@dataclasses.dataclass
-class RunResult:
-    """What a run produced: final metrics by ``split/metric`` name, and how it ended."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Trained:
+    """What training produced: final metrics by ``split/metric`` name, and how it ended."""
 
-    run_id: str | None
     metrics: dict[str, float]
     num_parameters: int
     steps: int
@@ -49,47 +48,61 @@ class RunResult:
     """The update at which validation first met the task's target; None if it never did."""
     data_statistics: dict[str, float] = dataclasses.field(default_factory=dict)
     """Facts about the training data, logged once (e.g. a dataset's ``padding_waste``)."""
-    model: SequenceModel | None = dataclasses.field(default=None, repr=False, compare=False)
-    """The trained model (best-validation weights with ``patience``); :func:`run` saves its weights."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunResult(Trained):
+    """What a logged run produced: :class:`Trained` and the MLflow run that holds it."""
+
+    run_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Hooks:
+    """What a caller that manages its runs (a sweep's worker) adds to one; ``bench run`` adds nothing.
+
+    ``tags``: extra run tags (parent run, trial number); ``callbacks``: Lightning callbacks (pruning);
+    ``stop_exceptions``: deliberate early stops such as a pruned trial, which end the run FINISHED
+    with the tag ``stopped_by`` and are re-raised; ``on_start``: called with the new run's id;
+    ``role``: what the run is to its caller (``trial 3``), in place of ``seed N`` in its name."""
+
+    tags: Tags = dataclasses.field(default_factory=dict)
+    callbacks: Sequence[Callback] = ()
+    stop_exceptions: tuple[type[BaseException], ...] = ()
+    on_start: Callable[[str], None] | None = None
+    role: str = ""
 
 
 def run(
     config: RunConfig,
-    tracking_uri: str | None = None,
+    tracker: Tracker | None = None,
+    hooks: Hooks | None = None,
+    *,
     experiment: str | None = None,
     run_name: str | None = None,
     progress: bool | Progress = True,
-    tags: Tags | None = None,
-    callbacks: Sequence[Callback] = (),
-    stop_exceptions: tuple[type[BaseException], ...] = (),
-    on_start: Callable[[str], None] | None = None,
     resume: str | None = None,
-    tracker: Tracker | None = None,
-    role: str = "",
 ) -> RunResult:
     """:func:`fit` inside an MLflow run that always ends FINISHED, FAILED (with the reason) or KILLED.
 
-    Sweeps pass extra ``tags`` (parent run, trial number), Lightning ``callbacks`` (pruning),
-    ``stop_exceptions`` — deliberate early stops such as a pruned trial, which end the run FINISHED
-    with the tag ``stopped_by`` and are re-raised — and ``on_start``, called with the new run id.
-    ``resume``: the id of a stopped run of this same config, continued in that MLflow run from its
-    last checkpoint (metric steps go on without gap or repeat; see :mod:`bench.train.checkpoints`).
-    ``tracker``: the store already opened (instead of ``tracking_uri``). Without ``run_name`` the run
-    is named for what it is (:func:`bench.train.record.run_label`; ``role``, e.g. ``trial 3``,
-    replaces ``seed N`` in it).
+    ``tracker``: the store (None: the default one, ``MLFLOW_TRACKING_URI`` or ``$RNNBENCH_HOME``),
+    opened and checked before any run is created. ``resume``: the id of a stopped run of this same
+    config, continued in that MLflow run from its last checkpoint (metric steps go on without gap or
+    repeat; see :mod:`bench.train.checkpoints`). Without ``run_name`` the run is named for what it is
+    (:func:`bench.train.record.run_label`).
     """
-    tracker = tracker or Tracker(tracking_uri)  # opened and checked before any run is created
+    tracker = tracker or Tracker()
+    hooks = hooks or Hooks()
     with tempfile.TemporaryDirectory() as folder:
-        tracked = TrackedRun.open(tracker, config, folder, experiment, run_name, tags, resume, role)
+        tracked = TrackedRun.open(tracker, config, folder, experiment, run_name, hooks.tags, resume, hooks.role)
         # An out-of-memory error becomes one line (exit 2) and the run FAILED with it.
-        with tracked.closing(stop_exceptions), out_of_memory_as_usage_error(config):
-            if on_start is not None:
-                on_start(tracked.run_id)
-            result = fit(config, logger=tracked.logger, progress=progress,
-                         callbacks=[*callbacks, tracked.checkpoints], checkpoint=tracked.checkpoint)
-            tracked.record(result)
-    result.run_id = tracked.run_id
-    return result
+        with tracked.closing(hooks.stop_exceptions), out_of_memory_as_usage_error(config):
+            if hooks.on_start is not None:
+                hooks.on_start(tracked.run_id)
+            trained, model = fit_model(config, logger=tracked.logger, progress=progress,
+                                       callbacks=[*hooks.callbacks, tracked.checkpoints], checkpoint=tracked.checkpoint)
+            tracked.record(trained, model)
+    return RunResult(run_id=tracked.run_id, **{f.name: getattr(trained, f.name) for f in dataclasses.fields(Trained)})
 
 
 def fit(
@@ -98,13 +111,25 @@ def fit(
     progress: bool | Progress = True,
     callbacks: Sequence[Callback] = (),
     checkpoint: str | None = None,
-) -> RunResult:
-    """Train ``config`` with Lightning, then evaluate train/val/test (and longer lengths).
+) -> Trained:
+    """Train ``config`` with Lightning, then evaluate train/val/test (and longer lengths); no MLflow
+    run unless ``logger`` is one. :func:`fit_model` also hands back the trained model.
 
     Same config, same device, same versions → same metrics: weights, data and dropout all derive
     from ``config.train.seed``. ``checkpoint``: a local checkpoint file to continue from (see
     :mod:`bench.train.checkpoints`); the result is the same as an uninterrupted run's.
     """
+    return fit_model(config, logger, progress, callbacks, checkpoint)[0]
+
+
+def fit_model(
+    config: RunConfig,
+    logger: Logger | bool = False,
+    progress: bool | Progress = True,
+    callbacks: Sequence[Callback] = (),
+    checkpoint: str | None = None,
+) -> tuple[Trained, SequenceModel]:
+    """:func:`fit`, and the trained model (its best-validation weights with ``patience``)."""
     train = config.train
     accelerator = lightning_accelerator(train.device)
     quiet_lightning()
@@ -134,8 +159,7 @@ def fit(
         stop_reason = stopping.restore_best(model, steps)
         steps_to_target = stopping.steps_to_target(steps)
         trainer.test(model, datamodule=data, verbose=False)
-    return RunResult(
-        run_id=None,
+    return Trained(
         metrics=dict(model.final_metrics),
         num_parameters=model.num_parameters,
         steps=steps,
@@ -145,8 +169,7 @@ def fit(
         device=str(trainer.strategy.root_device),
         step_function=compiler.decision,
         data_statistics=task.data_statistics(train.batch_size, train.seed),
-        model=model,
-    )
+    ), model
 
 
 def make_trainer(train: TrainConfig, accelerator: dict[str, object], logger: Logger | bool,

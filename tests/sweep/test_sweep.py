@@ -140,7 +140,7 @@ def test_pruned_trials_stop_at_a_validation_step_and_end_their_run_finished(isol
     single-epoch synthetic stream would give optuna-integration's callback)."""
     from bench.core.resolve import resolve
     from bench.sweep.worker import pruning_callback
-    from bench.train.run import run
+    from bench.train.run import Hooks, run
 
     config = resolve({"task": {"name": "parity", "length": 4}, "model": {"arch": "gru", "hidden_size": 8},
                       "train": {"max_steps": 200, "eval_every": 40, "eval_size": 64, "early_stop": False}})
@@ -149,8 +149,8 @@ def test_pruned_trials_stop_at_a_validation_step_and_end_their_run_finished(isol
     trial = pruner_study.ask()
     started = []
     with pytest.raises(optuna.TrialPruned, match="pruned at step 80"):
-        run(config, progress=False, callbacks=[pruning_callback(trial, "val/seq_acc")],
-            stop_exceptions=(optuna.TrialPruned,), on_start=started.append)
+        run(config, hooks=Hooks(callbacks=[pruning_callback(trial, "val/seq_acc")],
+                                stop_exceptions=(optuna.TrialPruned,), on_start=started.append), progress=False)
     pruner_study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     assert sorted(pruner_study.trials[0].intermediate_values) == [40, 80]
     assert pruner_study.trials[0].user_attrs["pruned_at_step"] == 80

@@ -14,7 +14,7 @@ from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.resolve import resolve
 from bench.core.task import Draw
-from bench.train.run import fit
+from bench.train.run import fit_model
 from tasks.program import GO, INPUT_IDS, PAD, TARGET_CHARS, decode_input, encode
 from tasks.program_generator import OPERATIONS, UnsafeProgram, check_program, compose, execute, generate, split_of
 
@@ -219,8 +219,8 @@ def test_an_lstm_learns_to_memorize_through_the_combined_curriculum():
     config = resolve({"task": {"name": "program"}, "model": {"arch": "lstm", "hidden_size": 64}},
                      {"train": {"threads": 1, "eval_size": 300, "eval_every": 100, "max_steps": 1500, "lr": 1e-2}},
                      {"variant": "memorize", "length": 4, "curriculum": "combined"})
-    result = fit(config, progress=False)
-    assert result.model.task.curriculum.level == (4, 1)
+    result, model = fit_model(config, progress=False)
+    assert model.task.curriculum.level == (4, 1)
     assert result.metrics["test/seq_acc"] > 0.9 and result.metrics["test/acc"] > 0.95
 
 

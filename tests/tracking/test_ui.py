@@ -41,14 +41,14 @@ def tiny_runs() -> dict[str, object]:
 def study_runs() -> dict[str, object]:
     """Two runs of one study's experiment on different data, tagged as a study's runs are."""
     from bench.core.resolve import resolve
-    from bench.train.run import run
+    from bench.train.run import Hooks, run
 
     runs = {}
     for experiment, length in (("short", 3), ("long", 5)):
         config = resolve({"task": {"name": "parity", "length": length}, "model": {"arch": "gru", "hidden_size": 8},
                           "train": {"max_steps": 10, "eval_every": 10, "eval_size": 32, "threads": 1}})
-        runs[experiment] = run(config, experiment="mystudy", progress=False,
-                               tags={"study.experiment": experiment, "study.arm": f"gru-{experiment}"})
+        tags = {"study.experiment": experiment, "study.arm": f"gru-{experiment}"}
+        runs[experiment] = run(config, hooks=Hooks(tags=tags), experiment="mystudy", progress=False)
     return runs
 
 
