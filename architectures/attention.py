@@ -1,4 +1,12 @@
-"""A recurrent core that attends over its own earlier hidden states (Bahdanau-style, causal)."""
+"""A recurrent core that attends over its own earlier hidden states (Bahdanau-style, causal).
+
+The core is ``--opt cell=gru|lstm|tanh``; additive attention (Bahdanau et al. 2015) scores every
+earlier state at every step. Written as one readable time step and run, in training and evaluation,
+by a whole-sequence fast path (``fast_forward``: inputs projected for all steps at once, the memory
+appended in place with its own backward, ``bench/core/kernels.py``) held by the tests to equal the
+step in outputs and gradients; recording the attention weights runs the step. Under a parameter
+budget the attention layer may be narrowed.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +29,7 @@ class AttentionOptions:
 
 
 @register_architecture("attention")
-class Attention(SteppedRecurrent):
+class Attention(SteppedRecurrent[AttentionOptions]):
     """Recurrent core + additive self-attention over its past states, score vᵀtanh(W s + U h_j) (Bahdanau et al. 2015).
 
     At step t the cell reads ``[x_t, c_{t-1}]``; its new state s_t joins the memory h_1..h_t; the
@@ -31,7 +39,6 @@ class Attention(SteppedRecurrent):
     weights of the last forward pass are kept in ``recorded`` ``(B, T, memory)`` for plots.
     """
 
-    Options = AttentionOptions
     colour = "tab:brown"
     has_fast_path = True
     compile_gain = 1.0  # its compiled step-by-step reference is slower than the fast path

@@ -1,4 +1,8 @@
-"""Gated recurrent unit."""
+"""Gated recurrent unit.
+
+Cho et al. 2014, compared with the LSTM by Chung et al. 2014: a reset and an update gate, no
+separate cell. PyTorch's fused ``nn.GRU``.
+"""
 from __future__ import annotations
 
 from typing import Any

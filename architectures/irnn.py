@@ -1,4 +1,10 @@
-"""Identity-initialised ReLU recurrent network."""
+"""Identity-initialised ReLU recurrent network.
+
+Le, Jaitly & Hinton 2015: ReLU units, recurrent weights initialised to the identity (scaled by
+``--opt identity_scale=``) and biases to zero, so at the start the state is carried unchanged and
+gradients neither vanish nor explode. PyTorch's fused ``nn.RNN`` with ``nonlinearity="relu"``;
+sweeps narrow its learning rate, which it needs smaller than the gated units.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -17,12 +23,11 @@ class IRNNOptions:
 
 
 @register_architecture("irnn")
-class IRNN(FusedRecurrent):
+class IRNN(FusedRecurrent[IRNNOptions]):
     """ReLU RNN with identity recurrent weights and zero biases (Le, Jaitly & Hinton 2015); fused nn.RNN."""
 
     colour = "tab:red"
 
-    Options = IRNNOptions
     # Le et al. 2015: identity-initialised ReLU RNNs need small learning rates (and clipping).
     search_space = {"train.lr": {"type": "float", "low": 1e-5, "high": 3e-3, "log": True}}
 

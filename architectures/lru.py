@@ -1,4 +1,9 @@
-"""Linear Recurrent Unit (Orvieto et al. 2023)."""
+"""Linear Recurrent Unit (Orvieto et al. 2023).
+
+A complex diagonal linear recurrence, λ = exp(−exp(ν) + i·exp(θ)), with the ring initialisation
+(``--opt r_min= r_max= max_phase=``), γ normalisation of the input, and a GLU after each block
+(default 2 blocks; ``--opt state_size=`` sets N). The recurrence runs as a scan (``--opt scan=``).
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -84,12 +89,11 @@ class LRUBlock(ScanLayer):
 
 
 @register_architecture("lru")
-class LRU(ScannedRecurrent):
+class LRU(ScannedRecurrent[LRUOptions]):
     """Linear Recurrent Unit: complex diagonal linear recurrence, ring init, γ normalisation (Orvieto et al. 2023)."""
 
     colour = "goldenrod"
 
-    Options = LRUOptions
     recommended = {"model.num_layers": 2}  # the recurrence is linear: depth (with the GLUs between) adds the nonlinearity
 
     def make_block(self) -> ScanLayer:

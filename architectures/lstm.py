@@ -1,4 +1,9 @@
-"""Long short-term memory with a configurable forget-gate bias."""
+"""Long short-term memory with a configurable forget-gate bias.
+
+LSTM with a forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000) on PyTorch's fused
+``nn.LSTM``. The forget-gate bias starts at 1, as Jozefowicz et al. 2015 recommend
+(``--opt forget_bias=``); sweeps search it between 0 and 3.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -18,12 +23,11 @@ class LSTMOptions:
 
 
 @register_architecture("lstm")
-class LSTM(FusedRecurrent):
+class LSTM(FusedRecurrent[LSTMOptions]):
     """LSTM with forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000), forget bias 1; fused nn.LSTM."""
 
     colour = "tab:orange"
 
-    Options = LSTMOptions
     # Greff et al. 2017 and Jozefowicz et al. 2015 single out the forget gate: let sweeps tune its bias.
     search_space = {"model.forget_bias": {"type": "float", "low": 0.0, "high": 3.0}}
 

@@ -1,4 +1,10 @@
-"""Mamba: a selective state-space model (Gu & Dao 2023), in plain PyTorch."""
+"""Mamba: a selective state-space model (Gu & Dao 2023), in plain PyTorch.
+
+A selective SSM whose Δ, B and C depend on the input, after a causal depthwise convolution and
+gated by SiLU, in RMSNorm residual blocks (default 2; ``--opt state_size= expand= conv_size=``).
+No compiled extension: the recurrence runs as a scan (``--opt scan=``). Its decays exp(Δ·A) are
+positive, so it counts rather than flips: per-step parity of 8 bits was not solved in our tries.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -104,12 +110,11 @@ class MambaBlock(ScanLayer):
 
 
 @register_architecture("mamba")
-class Mamba(ScannedRecurrent):
+class Mamba(ScannedRecurrent[MambaOptions]):
     """Mamba: selective SSM (input-dependent Δ, B, C), causal conv and gating (Gu & Dao 2023); plain PyTorch scan."""
 
     colour = "black"
 
-    Options = MambaOptions
     recommended = {"model.num_layers": 2}
 
     @classmethod

@@ -1,4 +1,11 @@
-"""minGRU: a GRU whose gate and candidate read the input only (Feng et al. 2024)."""
+"""minGRU: a GRU whose gate and candidate read the input only (Feng et al. 2024).
+
+"Were RNNs All We Needed?": h_t = (1 − z_t) h_{t−1} + z_t g(h̃_t), with z_t and h̃_t computed from
+x_t alone, so the recurrence is linear in the state and runs as a scan (``bench/core/scan.py``: an
+element-wise loop on the CPU, the log-space parallel scan on an accelerator, ``--opt scan=``).
+Pre-norm residual blocks, default 2 (``--num-layers``). Its decays are positive, so it counts
+rather than flips: parity-like state needs more depth or steps than a GRU.
+"""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,8 @@
-"""minLSTM: an LSTM whose gates read the input only (Feng et al. 2024)."""
+"""minLSTM: an LSTM whose gates read the input only (Feng et al. 2024).
+
+Input and forget gates from x_t alone, normalised to sum to one, so the recurrence is linear in the
+state and runs as a scan (``--opt scan=``, as for ``mingru``); blocks as for ``mingru``.
+"""
 from __future__ import annotations
 
 import torch

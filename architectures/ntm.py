@@ -1,4 +1,11 @@
-"""Neural Turing Machine: a controller with an external N×M memory and read/write heads."""
+"""Neural Turing Machine: a controller with an external N×M memory and read/write heads.
+
+Graves, Wayne & Danihelka 2014: an LSTM or feed-forward controller (``--hidden-size``), an N×M
+memory (default 128×20), read and write heads with content addressing (cosine similarity, key
+strength β), interpolation g, circular shift s, sharpening γ, and erase and add vectors. A readable
+step plus a whole-sequence fast path that the tests hold equal to it; recording the head weightings
+runs the step.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -45,7 +52,7 @@ def address(previous: Tensor, memory: Tensor, key: Tensor, strength: Tensor, gat
 
 
 @register_architecture("ntm")
-class NTM(SteppedRecurrent):
+class NTM(SteppedRecurrent[NTMOptions]):
     """Neural Turing Machine (Graves, Wayne & Danihelka 2014): LSTM controller, 128×20 memory, content+location heads.
 
     ``hidden_size`` is the controller size; the output at each step is the controller output
@@ -56,7 +63,6 @@ class NTM(SteppedRecurrent):
 
     colour = "tab:pink"
 
-    Options = NTMOptions
     has_fast_path = True
     compile_gain = 1.2  # its compiled reference step is only a little faster than the fast path
 

@@ -1,4 +1,9 @@
-"""Deep recurrent stack with identity skip connections between layers."""
+"""Deep recurrent stack with identity skip connections between layers.
+
+The ResNet idea (He et al. 2016) applied to recurrent stacks, as in GNMT: y = x + F(x) per block,
+default 4 blocks (``--num-layers``), each block one fused layer (``--opt cell=tanh|gru|lstm``).
+Where one more unit overshoots a parameter budget it may use one block fewer or more.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -19,12 +24,11 @@ class ResidualOptions:
 
 
 @register_architecture("residual")
-class Residual(Architecture):
+class Residual(Architecture[ResidualOptions]):
     """Residual recurrent stack, y = x + F(x) per layer (He et al. 2016 applied in time, as in GNMT); fused layers."""
 
     colour = "tab:purple"
 
-    Options = ResidualOptions
     recommended = {"model.num_layers": 4}  # depth is the point; --num-layers sets it
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

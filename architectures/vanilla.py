@@ -1,4 +1,8 @@
-"""Vanilla (Elman) recurrent network with tanh units — the baseline every gated unit is compared to."""
+"""Vanilla (Elman) recurrent network with tanh units — the baseline every gated unit is compared to.
+
+PyTorch's fused ``nn.RNN`` (cuDNN on a GPU). Its gradients through time vanish or explode with the
+spectral radius of U, which is what the gated units, IRNN's initialisation and clipping answer.
+"""
 from __future__ import annotations
 
 from typing import Any

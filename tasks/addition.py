@@ -43,10 +43,9 @@ BAI_2018_T600 = {"lstm": 0.164, "gru": 5.3e-5, "vanilla": 0.177}  # test MSE at 
 
 
 @register_task("addition")
-class Addition(SyntheticTask):
+class Addition(SyntheticTask[AdditionOptions]):
     """Binary addition, LSB first (lecture classic), or the adding problem (Hochreiter 1997; Le et al. 2015)."""
 
-    Options = AdditionOptions
     input_kind = "features"
     input_size = 2
 

@@ -113,10 +113,9 @@ BAI_2018_PTB = {"lstm": 1.36, "gru": 1.37, "vanilla": 1.48}  # char-level PTB, t
 
 
 @register_task("charlm")
-class CharLM(SequenceDataset):
+class CharLM(SequenceDataset[CharLMOptions]):
     """Character-level language model (char-rnn; Graves 2013): next character, truncated BPTT; bits/char."""
 
-    Options = CharLMOptions
     input_kind = "tokens"
     output_kind = "categorical"
     target_metric = "bpc"

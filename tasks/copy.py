@@ -49,10 +49,9 @@ def memoryless_loss(steps: int, recall: int, symbols: int) -> float:
 
 
 @register_task("copy")
-class Copy(SyntheticTask):
+class Copy(SyntheticTask[CopyOptions]):
     """Copy memory (Arjovsky et al. 2016) or NTM copy (Graves et al. 2014): recall a sequence after a delay."""
 
-    Options = CopyOptions
     target_metric = "seq_acc"
     target_mode = "max"
     target_value = 1.0

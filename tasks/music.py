@@ -143,10 +143,9 @@ BAI_2018_NLL = {  # test NLL per frame, Table 1 (verified; ../shared/REFERENCES.
 
 
 @register_task("music")
-class Music(SequenceDataset):
+class Music(SequenceDataset[MusicOptions]):
     """Polyphonic music (Boulanger-Lewandowski 2012): predict the next 88-key piano-roll frame; NLL/frame."""
 
-    Options = MusicOptions
     input_kind = "features"
     input_size = KEYS
     output_kind = "bernoulli"

@@ -151,10 +151,9 @@ def decode_input(ids: Iterable[int]) -> str:
 
 
 @register_task("program")
-class Program(Task):
+class Program(Task[ProgramOptions]):
     """Learning to Execute (Zaremba & Sutskever 2014): a program's printed output, char by char; curricula."""
 
-    Options = ProgramOptions
     input_kind = "tokens"
     input_size = len(SOURCE_CHARS) + 2
     output_kind = "categorical"

@@ -40,10 +40,9 @@ class RecallOptions(SyntheticOptions):
 
 
 @register_task("recall")
-class Recall(SyntheticTask):
+class Recall(SyntheticTask[RecallOptions]):
     """Multi-query associative recall (Arora et al. 2023, Zoology): key-value pairs, then queries of the keys."""
 
-    Options = RecallOptions
     input_kind = "tokens"
     output_kind = "categorical"
     target_metric = "acc"

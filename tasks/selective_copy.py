@@ -39,10 +39,9 @@ class SelectiveCopyOptions(SyntheticOptions):
 
 
 @register_task("selective_copy")
-class SelectiveCopy(SyntheticTask):
+class SelectiveCopy(SyntheticTask[SelectiveCopyOptions]):
     """Selective copying (Gu & Dao 2023): reproduce the data tokens scattered among noise, in order."""
 
-    Options = SelectiveCopyOptions
     input_kind = "tokens"
     output_kind = "categorical"
     target_metric = "seq_acc"

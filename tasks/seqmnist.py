@@ -125,10 +125,9 @@ PUBLISHED = {  # test accuracy %, (pixel by pixel, permuted): Bai et al. 2018 Ta
 
 
 @register_task("seqmnist")
-class SeqMNIST(SequenceDataset):
+class SeqMNIST(SequenceDataset[SeqMNISTOptions]):
     """Pixel-by-pixel MNIST (Le et al. 2015), permuted=true for pMNIST; default: the bundled 8x8 digits."""
 
-    Options = SeqMNISTOptions
     causal = True
     input_kind = "features"
     input_size = 1

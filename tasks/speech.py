@@ -227,10 +227,9 @@ def frames_of(waveform: np.ndarray, frame_size: int) -> np.ndarray:
 
 # -- the task ---------------------------------------------------------------------------------
 @register_task("speech")
-class Speech(SequenceDataset):
+class Speech(SequenceDataset[SpeechOptions]):
     """Speech waveforms (Chung et al. 2014): predict the next frame of 16 kHz audio, Gaussian per sample; NLL/frame."""
 
-    Options = SpeechOptions
     input_kind = "features"
     output_kind = "gaussian"
     target_metric = "nll_per_frame"

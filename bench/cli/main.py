@@ -7,17 +7,22 @@ line on stderr and exit code 2; a run that fails after starting exits 1 and is F
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri, check_workers
 from bench.cli.study import add_study_parser, cmd_study
 from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full_line, raise_terminated
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from bench.cli.report import Subcommands
     from bench.core.config import RunConfig
     from bench.train.run import RunResult
 
@@ -72,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub: Subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser(
         "run", help="train one task x architecture, evaluate it, log it to MLflow",
@@ -97,9 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="no progress output (default: a live bar on a terminal, a plain line per validation in a file or pipe)")
     tracking.add_argument("--dry-run", action="store_true", help="print the resolved config as YAML and exit")
 
-    lst = sub.add_parser("list", help="registered tasks and architectures (or one's options)",
+    lst = sub.add_parser("list", help="registered tasks and architectures (or one in full)",
                          description="List registered tasks and architectures, one line each; "
-                                     "with NAME, show that task's or architecture's options.")
+                                     "with NAME, that task's or architecture's description (its file's docstring) and options.")
     lst.add_argument("name", nargs="?", help="a task or architecture name")
 
     runs = sub.add_parser("runs", help="table of logged runs of a task",
@@ -117,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_sweep_parser(sub: Any) -> None:
+def _add_sweep_parser(sub: Subcommands) -> None:
     """``bench sweep``: an Optuna study per architecture, run by parallel workers (bench.sweep.orchestrator)."""
     sweep = sub.add_parser(
         "sweep", help="tune each architecture with Optuna (same budget each), then rerun the best over seeds",
@@ -128,7 +133,7 @@ def _add_sweep_parser(sub: Any) -> None:
         epilog="examples:\n  bench sweep --task parity --arch gru,lstm --trials 50 --workers 2\n"
                "  bench sweep --task music --arch gru,lstm,vanilla --trials 200 --params 20000 --seeds 5\n"
                "  bench sweep --task parity --arch gru --storage postgresql://host/db \\\n"
-               "      --tracking-uri http://mlflow-host:5000   # the same on each machine (README: Many machines)\n"
+               "      --tracking-uri http://mlflow-host:5000   # the same on each machine (docs/sweeps.md: Many machines)\n"
                "  bench sweep status --task parity\n  optuna-dashboard sqlite:///.bench/optuna.db",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sweep.add_argument("action", nargs="?", choices=("run", "status"), default="run",
@@ -197,7 +202,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(table: Any, form: str) -> None:
+def _print_table(table: pd.DataFrame, form: str) -> None:
     if form == "csv":
         print(table.to_csv(index=False), end="")
     elif form == "md":
@@ -206,7 +211,7 @@ def _print_table(table: Any, form: str) -> None:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
-def _add_sample_parser(sub: Any) -> None:
+def _add_sample_parser(sub: Subcommands) -> None:
     """``bench sample``: text from a trained character-level model (bench.train.sample)."""
     sample = sub.add_parser("sample", help="generate text from a trained charlm run",
                             description="Generate text from a logged run's saved weights (model.pt), "
@@ -228,10 +233,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_opts(pairs: Sequence[str]) -> dict[str, Any]:
+def _parse_opts(pairs: Sequence[str]) -> dict[str, object]:
     from bench.core.options import parse_scalar
 
-    options: dict[str, Any] = {}
+    options: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
@@ -247,7 +252,7 @@ def resolve_run_config(args: argparse.Namespace, arch: str | None = None) -> Run
     from bench.core.resolve import resolve
 
     yaml_values = load_yaml(args.config) if args.config else {}
-    overrides: dict[str, dict[str, Any]] = {"task": {}, "model": {}, "train": {}}
+    overrides: dict[str, dict[str, object]] = {"task": {}, "model": {}, "train": {}}
     for section in overrides:
         for name in section_fields(section):
             value = arch if (name == "arch" and arch) else getattr(args, name, None)
@@ -307,7 +312,7 @@ def _resumed_config(args: argparse.Namespace) -> RunConfig:
     return config
 
 
-def _add_reproduce_parser(sub: Any) -> None:
+def _add_reproduce_parser(sub: Subcommands) -> None:
     reproduce = sub.add_parser(
         "reproduce", help="rerun a logged run from its config; print old vs new metrics",
         description="Rerun a finished run from its logged config.yaml (as a new run tagged reproduces=RUN_ID) "
@@ -340,9 +345,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         registry = TASKS if args.name in TASKS.names() else ARCHITECTURES
         cls = registry.get(args.name)
         print(f"{registry.kind} {cls.name}: {cls.summary()}")
+        print(textwrap.indent(cls.description(), "  ").rstrip() + "\n" if cls.description() else "", end="")
         rows = describe(cls.Options)
-        if not rows:
-            print("  (no options)")
+        print("\n  options:" if rows else "\n  (no options)")
         for name, type_name, default, help_text in rows:
             print(f"  --opt {name}=  {type_name}, default {default!r}: {help_text}")
         return 0
@@ -391,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Terminated as exc:
         print(f"bench: {exc}; what was running is marked KILLED, and the same command resumes it", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # `bench list | head`: the reader has gone; nothing is wrong, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if (line := disk_full_line(exc)) is None:
             raise

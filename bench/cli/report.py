@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bench.core.errors import UsageError
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What ``add_subparsers`` returns: each module of the command line adds its commands to it."""
 
 
 def _names(text: str | None) -> list[str]:
@@ -30,7 +34,7 @@ def check_workers(workers: int | None) -> None:
         raise UsageError(f"--workers {workers}: give at least 1 (leave it out for one per --devices entry, else 1)")
 
 
-def add_report_parsers(sub: Any) -> None:
+def add_report_parsers(sub: Subcommands) -> None:
     report = sub.add_parser(
         "report", help="tables, figures and verdicts from a task's runs and sweeps (report.md/.html)",
         description="Turn a task's finished runs (sweep seed reruns, else `bench run` runs with identical configs\n"

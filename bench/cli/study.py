@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bench.cli.report import add_tracking_uri, check_workers
 from bench.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from bench.cli.report import Subcommands
+    from bench.core.study import Study
+    from bench.study.scales import Bend
 
 EPILOG = """examples:
   bench study list
@@ -30,7 +35,7 @@ replaces a report of another scale without --replace.
 """
 
 
-def add_study_parser(sub: Any) -> None:
+def add_study_parser(sub: Subcommands) -> None:
     study = sub.add_parser(
         "study", help="rerun a published comparison (studies/) at equal budgets; report each claim's verdict",
         description="A study is a published comparison written as one file in studies/: its experiments (tasks and\n"
@@ -91,14 +96,14 @@ def cmd_study(args: argparse.Namespace) -> int:
     return _run(study, args)
 
 
-def _bend(args: argparse.Namespace) -> Any:
+def _bend(args: argparse.Namespace) -> Bend:
     from bench.study.scales import Bend
 
     experiments = tuple(e.strip() for e in (args.experiments or "").split(",") if e.strip())
     return Bend(args.trials, args.max_steps, args.seeds, args.max_seeds, experiments, args.sampler, args.tuning_seed)
 
 
-def _run(study: Any, args: argparse.Namespace) -> int:
+def _run(study: type[Study], args: argparse.Namespace) -> int:
     from bench.study import plan as plans
     from bench.study.rounds import run_rounds
     from bench.study.scales import bent
@@ -123,7 +128,7 @@ def _run(study: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(study: Any, args: argparse.Namespace) -> int:
+def _report(study: type[Study], args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bench.study.report import write_study_report

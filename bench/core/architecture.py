@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Generic, cast
 
 import torch
 from torch import Tensor, nn
+from typing_extensions import TypeVar
 
 from bench.core.config import ModelConfig
-from bench.core.options import NoOptions, option
+from bench.core.options import NoOptions, option, options_parameter
 from bench.core.registry import Described
 from bench.core.scan import ScanMethod, linear_recurrence
 
@@ -41,7 +42,11 @@ class WeightMaps:
     """Draw only the columns some step put weight on (the memory locations the heads visited)."""
 
 
-class Architecture(nn.Module, Described):
+OptionsT = TypeVar("OptionsT", covariant=True, default=object)
+"""An architecture's options dataclass; the harness sees ``Architecture`` (options unknown to it)."""
+
+
+class Architecture(nn.Module, Described, Generic[OptionsT]):
     """Base of every architecture; subclasses register themselves with ``@register_architecture``."""
 
     name: ClassVar[str]
@@ -64,7 +69,7 @@ class Architecture(nn.Module, Described):
         num_layers: int = 1,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        options: Any = None,
+        options: OptionsT | None = None,
     ) -> None:
         super().__init__()
         self.input_size = input_size
@@ -72,7 +77,11 @@ class Architecture(nn.Module, Described):
         self.num_layers = num_layers
         self.dropout = dropout
         self.bidirectional = bidirectional
-        self.options = options if options is not None else self.Options()
+        self.options: OptionsT = options if options is not None else self.Options()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.Options = options_parameter(cls) or cls.Options
 
     @classmethod
     def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
@@ -101,7 +110,7 @@ def one_block_more_or_fewer(model: ModelConfig) -> Iterator[ModelConfig]:
             yield dataclasses.replace(model, num_layers=depth)
 
 
-class FusedRecurrent(Architecture):
+class FusedRecurrent(Architecture[OptionsT]):
     """An architecture that is one of PyTorch's fused recurrent layers (cuDNN on GPU, ATen on CPU).
 
     Subclasses build the layer in :meth:`make_layer` and may re-initialise it in :meth:`initialise`.
@@ -127,10 +136,11 @@ class FusedRecurrent(Architecture):
         """Change PyTorch's default initialisation where the architecture's paper says so."""
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
-        return self.rnn(x, state)
+        output, state = self.rnn(x, state)
+        return output, state
 
 
-class SteppedRecurrent(Architecture):
+class SteppedRecurrent(Architecture[OptionsT]):
     """An architecture written as one time step and run by a Python loop over time.
 
     Custom cells (attention, external memory) have no fused kernel. Writing them as a pure
@@ -273,7 +283,10 @@ class GatedScanLayer(ScanLayer):
         return x_t + h, (h,)
 
 
-class ScannedRecurrent(Architecture):
+ScanOptionsT = TypeVar("ScanOptionsT", bound=ScanOptions, covariant=True, default=ScanOptions)
+
+
+class ScannedRecurrent(Architecture[ScanOptionsT]):
     """A stack of blocks whose recurrences are linear in the state (minGRU, minLSTM, LRU, Mamba).
 
     The input is projected to the hidden size once, then each of ``num_layers`` blocks
@@ -283,7 +296,6 @@ class ScannedRecurrent(Architecture):
     """
 
     supports_bidirectional = False
-    Options: ClassVar[type] = ScanOptions
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

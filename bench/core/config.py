@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, cast
 
 import yaml
 
@@ -22,11 +22,17 @@ from bench.core.errors import UsageError
 from bench.core.options import as_dict, fields_of, load_yaml_text, option
 from bench.core.registry import DEFAULT_ARCH, DEFAULT_TASK
 
+Values = dict[str, object]
+"""Settings by name as YAML, the command line or a logged config give them: plain values that a
+dataclass (a section's, a plugin's ``Options``) checks and coerces with :func:`bench.core.options.build`."""
+Sections = dict[str, Values]
+"""``{section: {key: value}}`` for the sections ``task``, ``model``, ``train`` (plugin options inline)."""
+
 
 @dataclasses.dataclass
 class TaskConfig:
     name: str = option(DEFAULT_TASK, "task to run (see `bench list`)")
-    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    options: Values = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -41,7 +47,7 @@ class ModelConfig:
     embed_dim: int = option(0, "embedding size for token inputs; 0 feeds them one-hot", min=0)
     compile: Literal["auto", "on", "off"] = option(
         "auto", "torch.compile the step of custom cells (attention, ntm): auto = only if it pays for this run")
-    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    options: Values = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -81,12 +87,12 @@ class RunConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Sections:
         """Nested plain dict with plugin options inline: the YAML layout of the module docstring."""
-        out: dict[str, Any] = {}
+        out: Sections = {}
         for section in SECTIONS:
             values = as_dict(getattr(self, section))
-            options = values.pop("options", {})
+            options = cast(Values, values.pop("options", {}))
             out[section] = {**values, **options}
         return out
 
@@ -94,7 +100,7 @@ class RunConfig:
         text: str = yaml.safe_dump(self.to_dict(), sort_keys=False)
         return text
 
-    def flat(self) -> dict[str, Any]:
+    def flat(self) -> Values:
         """``section.key → value``: MLflow params."""
         return {f"{s}.{k}": v for s, values in self.to_dict().items() for k, v in values.items()}
 
@@ -107,7 +113,7 @@ def section_fields(section: str) -> list[str]:
     return [f.name for f, _ in fields_of(SECTION_CLASSES[section]) if f.name != "options"]
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
+def load_yaml(path: str | Path) -> Sections:
     """Read a config file; malformed or misshapen files are UsageErrors."""
     try:
         text = Path(path).read_text()

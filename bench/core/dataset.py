@@ -26,10 +26,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator, Sequence
-from typing import ClassVar
 
 import torch
 from torch import Tensor
+from typing_extensions import TypeVar
 
 from bench.core.metrics import Metric
 from bench.core.options import option
@@ -146,10 +146,11 @@ class TrainingStream:
                     made += 1
 
 
-class SequenceDataset(Task):
-    """A task over a fixed set of real sequences: implement :meth:`examples` (see the module docstring)."""
+DatasetOptionsT = TypeVar("DatasetOptionsT", bound=DatasetOptions, covariant=True, default=DatasetOptions)
 
-    Options: ClassVar[type] = DatasetOptions
+
+class SequenceDataset(Task[DatasetOptionsT]):
+    """A task over a fixed set of real sequences: implement :meth:`examples` (see the module docstring)."""
 
     def examples(self, split: Split, batch_size: int) -> list[Example]:
         """The examples of ``split``, each at least one step long. Called for every stream and

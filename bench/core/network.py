@@ -10,6 +10,8 @@ sampling and inspection build it cheaply; :class:`bench.train.model.SequenceMode
 """
 from __future__ import annotations
 
+from typing import cast
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -62,7 +64,7 @@ class SequenceNetwork(nn.Module):
         if self.input_kind != "tokens":
             return inputs
         if self.embedding is not None:
-            return self.embedding(inputs)
+            return cast(Tensor, self.embedding(inputs))
         return F.one_hot(inputs, self.input_size).to(self.head.weight.dtype)
 
     def forward(self, inputs: Tensor, state: State = None) -> tuple[Tensor, State]:

@@ -14,11 +14,14 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 
 from bench.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
 _MISSING = dataclasses.MISSING
@@ -45,6 +48,23 @@ class NoOptions:
     """For a task or architecture without options of its own."""
 
 
+def options_parameter(cls: type) -> type | None:
+    """The options dataclass a plugin class names as its base's type argument, or None.
+
+    ``class Parity(SyntheticTask[ParityOptions])`` both types ``self.options`` for mypy and, through
+    this, sets ``Parity.Options`` (what config resolution, ``bench list`` and ``--opt`` read), so the
+    dataclass is named once. A base parameterised by a type variable gives that variable's default.
+    """
+    if "Options" in cls.__dict__:
+        return None
+    for base in cls.__dict__.get("__orig_bases__", ()):
+        for argument in typing.get_args(base)[:1]:
+            chosen = getattr(argument, "__default__", argument)
+            if isinstance(chosen, type) and chosen is not object:
+                return chosen
+    return None
+
+
 class YamlLoader(yaml.SafeLoader):
     """YAML with 1.2 booleans: only true/false are booleans, so ``--compile on`` stays the string 'on'
     (YAML 1.1 also reads on/off/yes/no as booleans)."""
@@ -59,12 +79,12 @@ YamlLoader.add_implicit_resolver(
 )
 
 
-def load_yaml_text(text: str) -> Any:
+def load_yaml_text(text: str) -> object:
     """Parse YAML text with :class:`YamlLoader`."""
     return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def parse_scalar(text: str) -> Any:
+def parse_scalar(text: str) -> object:
     """Read a command-line value the way YAML would (``8`` → int, ``1e-3`` → float, ``[8, 16]`` → list)."""
     try:
         value = load_yaml_text(text)
@@ -79,7 +99,7 @@ def parse_scalar(text: str) -> Any:
     return value
 
 
-def _type_name(annotation: Any) -> str:
+def _type_name(annotation: object) -> str:
     origin = typing.get_origin(annotation)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
@@ -90,7 +110,7 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-def coerce(value: Any, annotation: Any, where: str) -> Any:
+def coerce(value: object, annotation: object, where: str) -> object:
     """Return ``value`` as ``annotation`` or raise a UsageError naming ``where``."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -163,13 +183,13 @@ def _check_bounds(value: Any, meta: Mapping[str, Any], where: str) -> None:
             raise UsageError(f"{where} must be < {meta['below']}, got {v}")
 
 
-def fields_of(cls: type) -> list[tuple[dataclasses.Field[Any], Any]]:
+def fields_of(cls: type) -> list[tuple[dataclasses.Field[object], object]]:
     """The dataclass fields of ``cls`` with their resolved type annotations."""
     hints = typing.get_type_hints(cls)
     return [(f, hints[f.name]) for f in dataclasses.fields(cls) if f.init]
 
 
-def default_of(f: dataclasses.Field[Any]) -> Any:
+def default_of(f: dataclasses.Field[object]) -> object:
     if f.default is not _MISSING:
         return f.default
     if f.default_factory is not _MISSING:
@@ -177,7 +197,7 @@ def default_of(f: dataclasses.Field[Any]) -> Any:
     return _MISSING
 
 
-def build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
+def build(cls: type[T], values: Mapping[str, object], where: str) -> T:
     """Build ``cls`` from ``values``, checking names, types and bounds; defaults fill the rest.
 
     ``where`` names the section in messages, e.g. ``"task option"`` → "task option 'length' ...".
@@ -203,7 +223,7 @@ def build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
     return cls(**kwargs)
 
 
-def describe(cls: type) -> list[tuple[str, str, Any, str]]:
+def describe(cls: type) -> list[tuple[str, str, object, str]]:
     """``(name, type, default, help)`` for each option of ``cls``: what ``--help`` and ``bench list`` print."""
     rows = []
     for f, ann in fields_of(cls):
@@ -211,7 +231,7 @@ def describe(cls: type) -> list[tuple[str, str, Any, str]]:
     return rows
 
 
-def as_dict(instance: Any) -> dict[str, Any]:
+def as_dict(instance: DataclassInstance) -> dict[str, object]:
     """Plain values (tuples as lists) so that the result dumps to YAML and logs to MLflow cleanly."""
     out = {}
     for f in dataclasses.fields(instance):

@@ -3,7 +3,7 @@
 A plugin registers itself in its own file with a decorator::
 
     @register_task("parity")
-    class Parity(SyntheticTask): ...
+    class Parity(SyntheticTask[ParityOptions]): ...
 
 The registry imports every public module of the ``tasks``, ``architectures`` and ``studies``
 packages the first time a name is looked up, so adding one is adding one file: no list to edit.
@@ -14,7 +14,9 @@ import ast
 import difflib
 import importlib
 import importlib.util
+import inspect
 import pkgutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
@@ -44,6 +46,15 @@ class Described:
     def summary(cls) -> str:
         doc = (cls.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""
+
+    @classmethod
+    def description(cls) -> str:
+        """The long description ``bench list NAME`` prints: the plugin file's module docstring (where
+        a plugin explains its data, variants and metrics once), then the class docstring's other lines."""
+        module = sys.modules.get(cls.__module__)
+        parts = [inspect.cleandoc(module.__doc__ or "") if module else ""]
+        parts.append("\n".join(inspect.cleandoc(cls.__doc__ or "").splitlines()[1:]).strip())
+        return "\n\n".join(part for part in parts if part)
 
 
 P = TypeVar("P", bound=Plugin)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from bench.core.budget import match_budget
-from bench.core.config import SECTION_CLASSES, ModelConfig, RunConfig, TaskConfig, section_fields
+from bench.core.config import SECTION_CLASSES, ModelConfig, RunConfig, Sections, TaskConfig, TrainConfig, section_fields
 from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.options import as_dict, build, fields_of
@@ -24,14 +24,14 @@ if TYPE_CHECKING:
     from bench.core.architecture import Architecture
     from bench.core.task import Task
 
-Layers = dict[str, dict[str, Any]]
-"""``{section: {key: value}}``: one layer of settings (YAML file, command line, recommendations)."""
+Layers = Sections
+"""One layer of settings (YAML file, command line, recommendations), ``{section: {key: value}}``."""
 
 
 def resolve(
-    yaml_values: Mapping[str, Mapping[str, Any]] | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    plugin_options: Mapping[str, Any] | None = None,
+    yaml_values: Mapping[str, Mapping[str, object]] | None = None,
+    overrides: Mapping[str, Mapping[str, object]] | None = None,
+    plugin_options: Mapping[str, object] | None = None,
 ) -> RunConfig:
     """The complete run config of ``yaml_values`` and ``overrides`` (the command line).
 
@@ -53,13 +53,13 @@ def resolve(
     return config
 
 
-def _merge(base: Layers, update: Mapping[str, Mapping[str, Any]]) -> None:
+def _merge(base: Layers, update: Mapping[str, Mapping[str, object]]) -> None:
     for section, values in update.items():
         base.setdefault(section, {}).update(values)
 
 
-def _layered(yaml_values: Mapping[str, Mapping[str, Any]] | None,
-             overrides: Mapping[str, Mapping[str, Any]] | None) -> Layers:
+def _layered(yaml_values: Mapping[str, Mapping[str, object]] | None,
+             overrides: Mapping[str, Mapping[str, object]] | None) -> Layers:
     """What the user gave: the YAML file, then the command line over it."""
     layers: Layers = {}
     _merge(layers, yaml_values or {})
@@ -86,7 +86,7 @@ def _recommended(task_cls: type[Task], arch_cls: type[Architecture]) -> Layers:
 
 
 def _route_plugin_options(
-    plugin_options: Mapping[str, Any], task_cls: type[Task], arch_cls: type[Architecture]
+    plugin_options: Mapping[str, object], task_cls: type[Task], arch_cls: type[Architecture]
 ) -> Layers:
     """Send each ``key=value`` to the task or the architecture, whichever declares ``key``.
 
@@ -121,7 +121,7 @@ def _route_plugin_options(
 def _build_sections(merged: Layers, task_cls: type[Task], arch_cls: type[Architecture]) -> RunConfig:
     """Each section's dataclass from its merged values: names, types and bounds checked."""
     plugin_options: dict[str, type] = {"task": task_cls.Options, "model": arch_cls.Options}
-    sections: dict[str, Any] = {}
+    sections: dict[str, object] = {}
     for section, cls in SECTION_CLASSES.items():
         values = dict(merged.get(section, {}))
         own = {k: values.pop(k) for k in list(values) if k in section_fields(section)}
@@ -130,7 +130,8 @@ def _build_sections(merged: Layers, task_cls: type[Task], arch_cls: type[Archite
         elif values:
             build(cls, values, f"{section} option")  # raises: unknown key, with a suggestion
         sections[section] = build(cls, own, f"{section} option")
-    return RunConfig(**sections)
+    return RunConfig(task=cast(TaskConfig, sections["task"]), model=cast(ModelConfig, sections["model"]),
+                     train=cast(TrainConfig, sections["train"]))
 
 
 def _fit_layers_to_architecture(config: RunConfig, given: Layers, arch_cls: type[Architecture]) -> None:

@@ -21,13 +21,14 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal
 
 import torch
 from torch import Tensor
+from typing_extensions import TypeVar
 
 from bench.core.metrics import Metric, OutputKind, standard_metrics
-from bench.core.options import NoOptions, option
+from bench.core.options import NoOptions, option, options_parameter
 from bench.core.registry import Described
 
 InputKind = Literal["tokens", "features"]
@@ -93,7 +94,11 @@ class Draw:
     max_epochs: int = 0
 
 
-class Task(Described):
+OptionsT = TypeVar("OptionsT", covariant=True, default=object)
+"""A task's options dataclass; the harness sees ``Task`` (options unknown to it), a plugin its own."""
+
+
+class Task(Described, Generic[OptionsT]):
     """Base of every task. Subclasses set the class attributes and implement the two batch methods.
 
     Sizes may depend on options, so they are instance attributes set in ``__init__``.
@@ -120,8 +125,12 @@ class Task(Described):
     output_kind: OutputKind
     output_size: int
 
-    def __init__(self, options: Any) -> None:
+    def __init__(self, options: OptionsT) -> None:
         self.options = options
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.Options = options_parameter(cls) or cls.Options
 
     @classmethod
     def published(cls, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> list[str]:
@@ -238,10 +247,11 @@ class TrainStream:
             yield self.task.train_batch(self.batch_size, generator, self.device)
 
 
-class SyntheticTask(Task):
-    """A task whose examples are generated: implement :meth:`generate`, vectorised on ``device``."""
+SyntheticOptionsT = TypeVar("SyntheticOptionsT", bound=SyntheticOptions, covariant=True, default=SyntheticOptions)
 
-    Options: ClassVar[type] = SyntheticOptions
+
+class SyntheticTask(Task[SyntheticOptionsT]):
+    """A task whose examples are generated: implement :meth:`generate`, vectorised on ``device``."""
 
     def generate(self, n: int, length: int, generator: torch.Generator, device: torch.device) -> Batch:
         """``n`` random examples of the given length, drawn with ``generator`` on ``device``."""

@@ -97,7 +97,7 @@ def plan_study(config: RunConfig, space_overrides: dict[str, Any] | None, suffix
     return StudyPlan(config.model.arch, name, direction, space, config, experiment, dict(tags or {}))
 
 
-def _base_config(config: Any) -> dict[str, Any]:
+def _base_config(config: RunConfig) -> dict[str, Any]:
     """The fixed part stored with a study: where a study runs (threads, device) is not part of it."""
     base = config.to_dict()
     base["train"].pop("threads", None)

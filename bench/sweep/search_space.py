@@ -35,14 +35,14 @@ DEFAULT_SPACE: Space = {
 }
 
 
-def check_spec(key: str, spec: Any) -> Spec:
+def check_spec(key: str, given: object) -> Spec:
     """A validated copy of one spec; a UsageError saying what is wrong otherwise."""
     where = f"search space key {key!r}"
     if "." not in key or key.split(".", 1)[0] not in ("task", "model", "train"):
         raise UsageError(f"{where}: write section.key with section task, model or train (e.g. train.lr)")
-    if not isinstance(spec, Mapping) or spec.get("type") not in ("float", "int", "categorical"):
+    if not isinstance(given, Mapping) or given.get("type") not in ("float", "int", "categorical"):
         raise UsageError(f"{where}: needs type float, int or categorical, e.g. {{type: float, low: 1e-4, high: 1e-2}}")
-    spec = dict(spec)
+    spec: Spec = dict(given)
     if spec["type"] == "categorical":
         choices = spec.get("choices")
         if not isinstance(choices, list) or not choices:

@@ -21,14 +21,16 @@ import os
 import urllib.parse
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import optuna
 import pandas as pd
 import sqlalchemy
 import sqlalchemy.exc
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial
 
 from bench.core.errors import UsageError
 from bench.tracking.store import bench_home, file_lock
@@ -80,7 +82,8 @@ def _quiet_optuna() -> None:
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 
 
-def open_storage(url: str | None = None, heartbeat: int | None = None, stale_callback: Any = None) -> Any:
+def open_storage(url: str | None = None, heartbeat: int | None = None,
+                 stale_callback: Callable[[optuna.Study, FrozenTrial], None] | None = None) -> RDBStorage:
     """An Optuna RDBStorage at ``url`` (default: the embedded SQLite file), checked to be reachable.
 
     ``heartbeat`` (seconds) turns on heartbeats, with a grace period of three beats; a trial whose
@@ -89,7 +92,7 @@ def open_storage(url: str | None = None, heartbeat: int | None = None, stale_cal
 
     _quiet_optuna()
     url = url or default_storage_url()
-    engine_kwargs: dict[str, Any] = {}
+    engine_kwargs: dict[str, object] = {}
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         try:
@@ -100,13 +103,11 @@ def open_storage(url: str | None = None, heartbeat: int | None = None, stale_cal
     elif url.startswith("postgresql"):
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
         engine_kwargs["pool_pre_ping"] = True
-    kwargs: dict[str, Any] = {}
-    if heartbeat:
-        kwargs = {"heartbeat_interval": heartbeat, "grace_period": 3 * heartbeat,
-                  "heartbeat_stale_trial_callback": stale_callback}
     try:
         with file_lock(_lock_path(url, ".create.lock")):  # first creation of the tables races too
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+            return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat or None,
+                              grace_period=3 * heartbeat if heartbeat else None,
+                              heartbeat_stale_trial_callback=stale_callback if heartbeat else None)
     except ImportError as exc:
         raise UsageError(f"--storage {redact(url)}: the database driver is missing ({exc}); "
                          "for PostgreSQL: pip install 'psycopg[binary]'") from None
@@ -124,7 +125,7 @@ def _lock_path(url: str, suffix: str) -> Path | None:
 
 
 @contextlib.contextmanager
-def claim_lock(storage: Any, name: str) -> Iterator[None]:
+def claim_lock(storage: RDBStorage, name: str) -> Iterator[None]:
     """Serialise claiming trials of study ``name`` across every worker on every machine."""
     url = storage.url
     if url.startswith("postgresql"):
@@ -142,9 +143,9 @@ def claim_lock(storage: Any, name: str) -> Iterator[None]:
         yield
 
 
-def create_or_check(storage: Any, name: str, direction: Direction, space: dict[str, Any],
-                    base: dict[str, Any],
-                    attrs: dict[str, Any] | None = None) -> Any:
+def create_or_check(storage: RDBStorage, name: str, direction: Direction, space: Mapping[str, object],
+                    base: Mapping[str, Mapping[str, object]],
+                    attrs: Mapping[str, object] | None = None) -> optuna.Study:
     """The study ``name``: created with its space and base config, or loaded and checked to match.
 
     Resuming with another space or another fixed config would mix incomparable trials in one
@@ -173,11 +174,11 @@ def create_or_check(storage: Any, name: str, direction: Direction, space: dict[s
     return study
 
 
-def _canonical(value: Any) -> str:
+def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def _changed_keys(old: Mapping[str, Mapping[str, object]], new: Mapping[str, Mapping[str, object]]) -> list[str]:
     keys = []
     for section in sorted(set(old) | set(new)):
         a, b = old.get(section, {}), new.get(section, {})
@@ -185,7 +186,7 @@ def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return keys
 
 
-def trial_counts(study: Any) -> dict[str, int]:
+def trial_counts(study: optuna.Study) -> dict[str, int]:
     """Trials of the study by state name (COMPLETE, PRUNED, RUNNING, WAITING, FAIL)."""
     counts = {"COMPLETE": 0, "PRUNED": 0, "RUNNING": 0, "WAITING": 0, "FAIL": 0}
     for trial in study.get_trials(deepcopy=False):
@@ -193,7 +194,7 @@ def trial_counts(study: Any) -> dict[str, int]:
     return counts
 
 
-def status_table(storage: Any, task: str) -> Any:
+def status_table(storage: RDBStorage, task: str) -> pd.DataFrame:
     """One row per study of ``task``: trials by state, the best value and its parameters."""
 
     rows = []
@@ -217,6 +218,6 @@ def status_table(storage: Any, task: str) -> Any:
     return pd.DataFrame(rows)
 
 
-def short_value(value: Any) -> Any:
+def short_value(value: object) -> object:
     """A parameter value as a table shows it (4 significant digits for floats)."""
     return float(f"{value:.4g}") if isinstance(value, float) else value

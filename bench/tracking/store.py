@@ -290,7 +290,7 @@ class Tracker:
             return self.direct.create_run(experiment_id, run_name=run_name,
                                           tags={**{k: str(v) for k, v in tags.items()}, CREATE_TOKEN: token})
 
-        run_id = self.patient.call(create).info.run_id
+        run_id = str(self.patient.call(create).info.run_id)
         try:
             param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
             for i in range(0, len(param_list), 100):

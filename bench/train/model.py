@@ -56,7 +56,8 @@ class SequenceModel(LightningShortcuts, pl.LightningModule):
         return self.net.num_parameters
 
     def forward(self, inputs: Tensor, state: State = None) -> tuple[Tensor, State]:
-        return self.net(inputs, state)
+        outputs, state = self.net(inputs, state)
+        return outputs, state
 
     def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
         """Synthetic batches are born on the device; Lightning's generic version deep-copies
@@ -134,7 +135,7 @@ class SequenceModel(LightningShortcuts, pl.LightningModule):
         loaders = self.trainer.test_dataloaders if self.trainer.testing else self.trainer.val_dataloaders
         if not isinstance(loaders, (list, tuple)):
             loaders = [loaders]
-        return loaders[dataloader_idx].name
+        return str(loaders[dataloader_idx].name)
 
     def _pooled(self) -> dict[str, float]:
         pooled = {k: (t / c.clamp_min(1)).item() for k, (t, c) in self._totals.items()}

@@ -69,3 +69,31 @@ def test_the_harness_names_no_task_or_architecture_outside_the_registry():
              for path in sorted(root.rglob("*.py")) if path.name != "registry.py"
              for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Constant) and node.value in names]
     assert not found, found
+
+
+@pytest.mark.parametrize("registry", [TASKS, ARCHITECTURES], ids=lambda r: r.kind)
+def test_every_plugin_describes_itself_beyond_its_one_line(registry):
+    """`bench list NAME` is where a plugin's detail lives (the README only points to it), so each
+    plugin's file says more than its summary: what it is, its data or variants, what it measures."""
+    for name in registry.names():
+        cls = registry.get(name)
+        extra = cls.description().replace(cls.summary(), "")
+        assert len(extra.split()) >= 25, f"{registry.kind} {name}: its docstring says too little for `bench list {name}`"
+
+
+def test_a_plugin_names_its_options_once_as_its_base_type_argument():
+    """`class Parity(SyntheticTask[ParityOptions])` types `self.options` for mypy and is what
+    `--opt`, the YAML and `bench list` read; a plugin without its own options keeps its base's."""
+    from bench.core.architecture import ScanOptions
+    from bench.core.options import NoOptions
+
+    assert TASKS.get("parity").Options.__name__ == "ParityOptions"
+    assert ARCHITECTURES.get("lstm").Options.__name__ == "LSTMOptions"
+    assert ARCHITECTURES.get("gru").Options is NoOptions
+    assert ARCHITECTURES.get("mingru").Options is ScanOptions
+    for registry in (TASKS, ARCHITECTURES):
+        for name in registry.names():
+            cls = registry.get(name)
+            bases = [b for b in cls.__dict__.get("__orig_bases__", ()) if getattr(b, "__args__", None)]
+            if bases:
+                assert cls.Options is bases[0].__args__[0], name

@@ -317,7 +317,7 @@ def test_a_storage_password_is_in_no_process_arguments_no_mlflow_record_and_no_r
 
 
 def test_the_same_sweep_started_twice_at_once_makes_the_trials_asked_and_repeats_none(tmp_path, isolated_store, space_file):
-    """The README's many-machines recipe on one box: two `bench sweep` of one study (one worker each, so
+    """The many-machines recipe of docs/sweeps.md on one box: two `bench sweep` of one study (one worker each, so
     both workers are worker 0 with the same sampler seed) share the work without drawing a configuration twice."""
     args = [*TINY, "--arch", "gru", "--trials", "4", "--workers", "1", "--max-steps", "400", "--no-early-stop",
             "--space", space_file]  # long enough that the two sweeps' trials overlap
