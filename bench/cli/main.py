@@ -305,7 +305,7 @@ def _resumed_config(args: argparse.Namespace) -> RunConfig:
         flags = ", ".join(f"--{n.replace('_', '-')}" for n in given) or "--config/--opt"
         raise UsageError(f"--resume continues the run's logged config; drop {flags}")
     tracker, _ = open_logged_run(args.resume, args.tracking_uri)
-    config = logged_config(tracker, args.resume)
+    config = logged_config(tracker.client, args.resume)
     for flag, asked, logged in (("--task", args.name, config.task.name), ("--arch", args.arch, config.model.arch)):
         if asked is not None and asked != logged:
             raise UsageError(f"run {args.resume} is {flag} {logged}, not {asked}")

@@ -12,8 +12,8 @@ sequence. That is what truncated BPTT and generation rely on.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Any, ClassVar, Generic, cast
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Generic, TypeAlias, cast
 
 import torch
 from torch import Tensor, nn
@@ -24,7 +24,9 @@ from bench.core.options import NoOptions, option, options_parameter
 from bench.core.registry import Described
 from bench.core.scan import ScanMethod, linear_recurrence
 
-State = Any
+State: TypeAlias = Tensor | tuple["State", ...] | list["State"] | None
+"""What a recurrent core carries from one chunk of a sequence to the next: a tensor, or tuples and
+lists of them (a stack of layers, a memory beside its hidden state); None before the first chunk."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,10 +55,10 @@ class Architecture(nn.Module, Described, Generic[OptionsT]):
     Options: ClassVar[type] = NoOptions
     supports_bidirectional: ClassVar[bool] = True
     max_layers: ClassVar[int | None] = None
-    recommended: ClassVar[dict[str, Any]] = {}
+    recommended: ClassVar[dict[str, object]] = {}
     """Config defaults this architecture needs, e.g. ``{"model.num_layers": 4}``; they apply below the
     task's recommendations, the YAML file and the command line."""
-    search_space: ClassVar[dict[str, dict[str, Any]]] = {}
+    search_space: ClassVar[dict[str, dict[str, object]]] = {}
     """What sweeps should search beyond the default space (:mod:`bench.sweep.search_space`), e.g. this
     architecture's own options or a learning-rate range it needs; a task may declare one too."""
     colour: ClassVar[str] = "tab:gray"
@@ -79,7 +81,7 @@ class Architecture(nn.Module, Described, Generic[OptionsT]):
         self.bidirectional = bidirectional
         self.options: OptionsT = options if options is not None else self.Options()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         cls.Options = options_parameter(cls) or cls.Options
 
@@ -140,6 +142,14 @@ class FusedRecurrent(Architecture[OptionsT]):
         return output, state
 
 
+StepFunction = Callable[[Tensor, tuple[Tensor, ...]], tuple[Tensor, tuple[Tensor, ...]]]
+
+
+def _tensors(state: State) -> tuple[Tensor, ...]:
+    """A stepped cell's carried state: the flat tuple of tensors its ``step`` returned."""
+    return tuple(cast(tuple[Tensor, ...], state))
+
+
 class SteppedRecurrent(Architecture[OptionsT]):
     """An architecture written as one time step and run by a Python loop over time.
 
@@ -155,7 +165,7 @@ class SteppedRecurrent(Architecture[OptionsT]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.compiled = False
-        self._compiled_step: Any = None
+        self._compiled_step: StepFunction | None = None
         self.record = False
         self.use_fast_path = True
         """Run :meth:`fast_forward` where the cell has one (tests turn it off to get the reference)."""
@@ -211,9 +221,9 @@ class SteppedRecurrent(Architecture[OptionsT]):
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
         if self.has_fast_path and self.use_fast_path and not self.record and not (self.compiled and self.training):
             self.recorded = None
-            return self.fast_forward(x, self.initial_state(x) if state is None else tuple(state))
-        state = self.prepare(x, self.initial_state(x) if state is None else tuple(state))
-        step = self.step
+            return self.fast_forward(x, self.initial_state(x) if state is None else _tensors(state))
+        state = self.prepare(x, self.initial_state(x) if state is None else _tensors(state))
+        step: StepFunction = self.step
         # Compiled only in training: evaluation shapes vary (and would recompile); recording is a
         # Python side effect.
         if self.compiled and self.training and not self.record:

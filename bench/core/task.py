@@ -21,7 +21,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal
+from typing import ClassVar, Generic, Literal
 
 import torch
 from torch import Tensor
@@ -116,7 +116,7 @@ class Task(Described, Generic[OptionsT]):
     target_words: str = ""
     """What reaching ``target_value`` means, for a report's reader (e.g. "every sequence right", or
     that it is never reached and runs end on patience)."""
-    recommended: ClassVar[dict[str, Any]] = {}
+    recommended: ClassVar[dict[str, object]] = {}
     """Config defaults this task needs to learn in a default run, e.g. ``{"train.lr": 3e-3}``.
     They apply below the YAML file and the command line."""
 
@@ -128,12 +128,12 @@ class Task(Described, Generic[OptionsT]):
     def __init__(self, options: OptionsT) -> None:
         self.options = options
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         cls.Options = options_parameter(cls) or cls.Options
 
     @classmethod
-    def published(cls, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> list[str]:
+    def published(cls, options: Mapping[str, object], arch: str, test_loss: float | None = None) -> list[str]:
         """What papers (or the task's own definition: a baseline) report for ``arch`` on this task with
         ``options`` (a run's task options), one short note each ("8.45 (Bai et al. 2018, test NLL/frame)"),
         for the report's "published" column. Only numbers measured in the same setting as the run; where

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import optuna
 import pandas as pd
@@ -25,8 +25,9 @@ from bench.core.config import RunConfig
 from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.registry import TASKS
-from bench.report.runs import best_trial_instead, choose_runs, choose_study_runs, finished, load_run_config
+from bench.report.runs import best_trial_instead, choose_runs, choose_study_runs, finished
 from bench.report.tables import TaskReport, TaskRuns, budget_warning, length_table, main_table, pairwise_table, study_tables
+from bench.tracking.logged import logged_config
 from bench.tracking.optuna_store import default_storage_url, open_storage
 from bench.tracking.runs import search_experiment
 from bench.tracking.store import default_tracking_uri
@@ -48,7 +49,7 @@ def metric_histories(client: MlflowClient, report: TaskRuns) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "arch", "run_id", "seed", "step", "seconds", "value"])
 
 
-def open_studies(storage_url: str | BaseStorage | None, names: set[str]) -> dict[str, Any]:
+def open_studies(storage_url: str | BaseStorage | None, names: set[str]) -> dict[str, optuna.Study]:
     """The named studies from Optuna storage (a URL, or a storage already open); nothing (not an
     empty new database) if there is none."""
 
@@ -70,7 +71,7 @@ def open_studies(storage_url: str | BaseStorage | None, names: set[str]) -> dict
 
 def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | None = None,
             storage: str | None = None, experiment: str | None = None, arms: Mapping[str, str] | None = None,
-            label: str = "", studies: Mapping[str, optuna.Study] | None = None) -> tuple[TaskReport, Any]:
+            label: str = "", studies: Mapping[str, optuna.Study] | None = None) -> tuple[TaskReport, MlflowClient]:
     """Read ``task``'s experiment and studies into a :class:`TaskReport` (and return the MLflow client).
 
     ``arms`` (a study's experiment): label → sweep study name; each label's runs are that study's
@@ -95,7 +96,7 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
         chosen = {a: r for a in wanted if (r := choose_runs(frame, a)) is not None}
     if not chosen:
         raise UsageError(f"no finished runs of {', '.join(wanted)} on task {task!r} in {uri}")
-    config = load_run_config(tracker.client, next(iter(chosen.values())).runs["run_id"].iloc[0])
+    config = logged_config(tracker.client, next(iter(chosen.values())).runs["run_id"].iloc[0])
     metric, mode, target, words = _target(config)
     report = TaskRuns(task, name, metric, mode, target, dict(config.task.options), chosen, label=label,
                       target_words=words)
@@ -119,7 +120,7 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
                          trials=trials), tracker.client
 
 
-def _best_trial_number(study: Any) -> int | None:
+def _best_trial_number(study: optuna.Study | None) -> int | None:
     try:
         return int(study.best_trial.number) if study is not None else None
     except ValueError:  # no complete trial

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -19,10 +19,15 @@ import pandas as pd
 from bench.core.registry import ARCHITECTURES
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from bench.core.architecture import WeightMaps
 
 
-def _pyplot() -> Any:
+def _pyplot() -> ModuleType:
     matplotlib.use("Agg")
 
     return plt
@@ -34,7 +39,7 @@ def colour(arch: str) -> str:
     return ARCHITECTURES.get(arch).colour if arch in ARCHITECTURES.names() else "tab:gray"
 
 
-def save(fig: Any, folder: Path, name: str) -> str:
+def save(fig: Figure, folder: Path, name: str) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(folder / f"{name}.png", dpi=120)
@@ -77,7 +82,7 @@ def time_bands(curves: pd.DataFrame, points: int = 200) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["arch", "x", "mean", "sd", "n"])
 
 
-def _band(ax: Any, bands: pd.DataFrame) -> None:
+def _band(ax: Axes, bands: pd.DataFrame) -> None:
     for arch, band in bands.groupby("arch", sort=False):
         ax.plot(band["x"], band["mean"], color=colour(arch), label=f"{arch} (n={int(band['n'].max())})")
         ax.fill_between(band["x"], band["mean"] - band["sd"], band["mean"] + band["sd"], color=colour(arch), alpha=0.2)

@@ -22,22 +22,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import torch
 from mlflow.tracking import MlflowClient
 from torch import Tensor
 
-from bench.core.architecture import SteppedRecurrent, WeightMaps
-from bench.core.config import RunConfig, load_yaml
+from bench.core.architecture import State, SteppedRecurrent, WeightMaps
+from bench.core.config import RunConfig
 from bench.core.errors import UsageError
 from bench.core.metrics import per_step_loss
 from bench.core.network import SequenceNetwork, build_task
-from bench.core.resolve import resolve
 from bench.core.task import Batch, Draw, Task
+from bench.tracking.logged import logged_config, logged_weights
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per downloaded file otherwise
 
@@ -60,15 +57,7 @@ def load_run(client: MlflowClient, run_id: str) -> LoadedRun:
         client.get_run(run_id)
     except Exception:
         raise UsageError(f"no run {run_id!r} in this tracking store; see `bench runs --task TASK`") from None
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            config = resolve(load_yaml(client.download_artifacts(run_id, "config.yaml", folder)))
-            weights = torch.load(Path(client.download_artifacts(run_id, "model.pt", folder)),
-                                 map_location="cpu", weights_only=True)
-        except UsageError:
-            raise
-        except Exception:
-            raise UsageError(f"run {run_id} has no saved weights (model.pt): it failed or predates saving") from None
+    config, weights = logged_config(client, run_id), logged_weights(client, run_id)
     task = build_task(config)
     torch.manual_seed(config.train.seed)
     initial = SequenceNetwork(task, config.model)
@@ -83,7 +72,7 @@ def example_batch(run: LoadedRun, size: int = 32) -> Batch:
     return batches[0]
 
 
-def _add_probe(state: Any, probes: list[Tensor]) -> Any:
+def _add_probe(state: State, probes: list[Tensor]) -> State:
     """state + zeros (which require grad) in every floating tensor of a nested state."""
     if isinstance(state, Tensor):
         if not state.is_floating_point():

@@ -20,7 +20,7 @@ import pandas as pd
 @dataclasses.dataclass
 class Block:
     kind: str  # heading, text, table, figure, code
-    content: Any
+    content: Any  # text for a heading, paragraph or code; a DataFrame for a table; a file name for a figure
     level: int = 2
     caption: str = ""
 
@@ -97,7 +97,7 @@ def _inline(text: str) -> str:
     return escaped.replace("\n", "<br>")
 
 
-def number(value: Any) -> Any:
+def number(value: object) -> object:
     """A float as a table shows it: 4 significant digits, "—" for missing."""
     if isinstance(value, float):
         return "—" if not math.isfinite(value) else f"{value:.4g}"

@@ -17,13 +17,8 @@ duplicate) only the earliest started counts; groups are sized in distinct seeds.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 
 import pandas as pd
-from mlflow.tracking import MlflowClient
-
-from bench.core.config import RunConfig, load_yaml
-from bench.core.resolve import resolve
 
 IGNORED_PARAMS = {"params.train.seed", "params.train.threads", "params.train.device"}
 """Run parameters that do not make two ``bench run`` configs different."""
@@ -191,10 +186,5 @@ def best_trial_instead(runs: ArchRuns, frame: pd.DataFrame, best_trial: int) -> 
                                                               f"study `{runs.study}` alone (n = 1)")
 
 
-def load_run_config(client: MlflowClient, run_id: str) -> RunConfig:
-    """The resolved RunConfig a run logged (artifact ``config.yaml``)."""
-
-    with tempfile.TemporaryDirectory() as folder:
-        return resolve(load_yaml(client.download_artifacts(run_id, "config.yaml", folder)))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import optuna
 import pandas as pd
@@ -27,7 +27,7 @@ class TaskRuns:
     metric: str
     mode: str
     target_value: float
-    options: dict[str, Any]
+    options: dict[str, object]
     arch_runs: dict[str, ArchRuns]
     notes: dict[int, list[str]] = dataclasses.field(default_factory=dict)
     """Sentences to print in a section (by number): what could not be computed, and why."""
@@ -81,7 +81,7 @@ def interval_text(interval: stats.Interval) -> str:
     return f"{_fmt(interval.mean)} ± {_fmt(interval.half_width, 2)} (n={interval.n})"
 
 
-def _hyperparameters(runs: ArchRuns, studies: Mapping[str, Any]) -> str:
+def _hyperparameters(runs: ArchRuns, studies: Mapping[str, optuna.Study]) -> str:
     study = studies.get(runs.study) if runs.study else None
     if study is not None:
         try:
@@ -105,13 +105,13 @@ def _registered(runs: ArchRuns, arm: str) -> str:
     return str(names[0]) if len(names) == 1 else arm
 
 
-def published_note(task: str, options: Mapping[str, Any], arch: str, test_loss: float | None = None) -> str:
+def published_note(task: str, options: Mapping[str, object], arch: str, test_loss: float | None = None) -> str:
     """One cell of the main table's "published" column: what the task says is published for ``arch``
     in this setting (:meth:`bench.core.task.Task.published`), "—" when nothing comparable is known."""
     return "; ".join(TASKS.get(task).published(options, arch, test_loss)) or "—"
 
 
-def main_table(report: TaskRuns, studies: Mapping[str, Any]) -> pd.DataFrame:
+def main_table(report: TaskRuns, studies: Mapping[str, optuna.Study]) -> pd.DataFrame:
     """One row per architecture: size, test metric with its CI, how tuned, time, steps to target."""
     rows = []
     for arch, runs in report.arch_runs.items():
@@ -236,7 +236,7 @@ to the trials; from one trial every parameter gets an equal share and from a han
 changes with the forest's seed, so a number shown would read as a finding it is not."""
 
 
-def study_tables(report: TaskRuns, studies: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def study_tables(report: TaskRuns, studies: Mapping[str, optuna.Study]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """fANOVA importance of each searched parameter (Greff et al. 2017) and every trial's params and
     objective, per architecture's search study."""
 

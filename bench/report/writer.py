@@ -14,7 +14,7 @@ import os
 import platform
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 from mlflow.tracking import MlflowClient
@@ -29,6 +29,9 @@ from bench.report.tables import TaskReport, win_matrix
 from bench.tracking.optuna_store import default_storage_url, redact
 from bench.tracking.store import Tracker, default_tracking_uri
 
+if TYPE_CHECKING:
+    from bench.core.architecture import WeightMaps
+
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 MAIN_COLUMNS = ["arch", "parameters", "published", "hyperparameters", "seconds per run", "steps to target"]
@@ -38,11 +41,19 @@ def _machine() -> str:
     return f"{platform.system()} {platform.release()}, {cpu_name()}, {usable_cores()} cores, Python {platform.python_version()}"
 
 
-def inside_models(report: TaskReport, client: Any, folder: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+class Recorded(NamedTuple):
+    """What a trained run's weights showed: the run and its attention or memory maps."""
+
+    run_id: str
+    maps: WeightMaps
+
+
+def inside_models(report: TaskReport, client: MlflowClient, folder: Path) -> tuple[pd.DataFrame, dict[str, Recorded]]:
     """Gradient norms (initialisation vs trained) of each architecture's lowest-seed run, and the
     attention / memory weightings of trained ``attention`` and ``ntm`` runs."""
 
-    tables, maps = [], {}
+    tables: list[pd.DataFrame] = []
+    maps: dict[str, Recorded] = {}
     for arch, runs in report.arch_runs.items():
         run_id = runs.runs.sort_values("params.train.seed", key=lambda s: pd.to_numeric(s, errors="coerce"))["run_id"].iloc[0]
         try:
@@ -53,7 +64,7 @@ def inside_models(report: TaskReport, client: Any, folder: Path) -> tuple[pd.Dat
             report.note(6, f"{arch}: cannot look inside run {run_id[:8]} ({str(exc).splitlines()[0][:160]})")
             continue
         if found is not None:
-            maps[arch] = {"run_id": run_id, "maps": found}
+            maps[arch] = Recorded(run_id, found)
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
         columns=["arch", "run_id", "weights", "distance", "grad_norm"])
     return table, maps
@@ -150,10 +161,10 @@ def _task_sections(doc: dict[int, Document], report: TaskReport, client: MlflowC
                  "32 test sequences. A falling line is a vanishing gradient.")
         d.table(gradient_summary(gradients))
     for arch, found in maps.items():
-        kind = found["maps"].kind
-        d.figure(figures.weight_maps(found["maps"], f"{task}: {arch} {kind}, run {found['run_id'][:8]}", fig_dir,
+        kind = found.maps.kind
+        d.figure(figures.weight_maps(found.maps, f"{task}: {arch} {kind}, run {found.run_id[:8]}", fig_dir,
                                      f"{task}-{arch}-weights"),
-                 f"{task}: {arch} {kind} on one test sequence (trained run {found['run_id'][:8]}).")
+                 f"{task}: {arch} {kind} on one test sequence (trained run {found.run_id[:8]}).")
     for section, notes in report.notes.items():
         for note in notes:
             doc[section].text(f"Note: {note}.")

@@ -19,6 +19,7 @@ from typing import Any
 
 import optuna
 import pandas as pd
+from mlflow.tracking import MlflowClient
 from optuna.storages import BaseStorage
 
 from bench.core.datafiles import bench_home
@@ -107,7 +108,7 @@ def budgets(study: type[Study], scale: str) -> str:
 
 
 def collect_study(study: type[Study], scale: str, tracking_uri: str | None, studies: Mapping[str, optuna.Study],
-                  ) -> tuple[list[tuple[TaskReport, Any]], list[str]]:
+                  ) -> tuple[list[tuple[TaskReport, MlflowClient]], list[str]]:
     """Each of the scale's experiments that has finished runs, collected; the others, said."""
     collected, missing = [], []
     for experiment in study.experiments_at(scale):
@@ -131,7 +132,7 @@ class Judged:
 
     study: type[Study]
     scale: str
-    collected: list[tuple[TaskReport, Any]]
+    collected: list[tuple[TaskReport, MlflowClient]]
     missing: list[str]
     studies: dict[str, optuna.Study]
     design: Design

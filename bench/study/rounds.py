@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bench.core.errors import UsageError
 from bench.report.verdicts import ClaimVerdict
@@ -23,8 +23,11 @@ from bench.study.plan import StudyRun, optuna_study_name
 from bench.study.report import judge_scale
 from bench.sweep.orchestrator import SweepOptions, run_sweep
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def run_rounds(planned: StudyRun, options: SweepOptions, say: Callable[[str], None] | None = None) -> tuple[Any, list[ClaimVerdict]]:
+
+def run_rounds(planned: StudyRun, options: SweepOptions, say: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, list[ClaimVerdict]]:
     """Run the study's rounds (see the module docstring); the last sweep's summary and the verdicts."""
     say = say or (lambda line: print(f"bench: {line}", file=sys.stderr))
     if not planned.plans:

@@ -16,9 +16,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.storages import BaseStorage
@@ -45,7 +45,11 @@ from bench.tracking.outages import TrackingUnavailable
 from bench.tracking.store import Tracker, bench_home
 
 if TYPE_CHECKING:
-    from bench.core.config import RunConfig
+    import pandas as pd
+    from optuna.storages import RDBStorage
+
+    from bench.core.config import RunConfig, Sections
+    from bench.sweep.search_space import Space
 
 
 @dataclasses.dataclass
@@ -55,7 +59,7 @@ class StudyPlan:
     arch: str
     name: str
     direction: Direction
-    space: dict[str, Any]
+    space: Space
     config: RunConfig
     experiment: str | None = None
     """The MLflow experiment of its runs (default: the task's name; a study's runs go to the study's)."""
@@ -84,20 +88,21 @@ class SweepOptions:
     progress: bool = True
 
 
-def plan_study(config: RunConfig, space_overrides: dict[str, Any] | None, suffix: str = "",
-               experiment: str | None = None, tags: dict[str, str] | None = None) -> StudyPlan:
+def plan_study(config: RunConfig, space_overrides: Mapping[str, Mapping[str, object] | None] | None, suffix: str = "",
+               experiment: str | None = None, tags: dict[str, str] | None = None, name: str | None = None) -> StudyPlan:
     """The study for one resolved config: its name, the direction of the task's target, its space
-    (and the MLflow experiment of its runs, default the task's name)."""
+    (and the MLflow experiment of its runs, default the task's name). The name is ``name`` where the
+    caller owns it (a published study's arm), else ``task/arch/params=N`` and ``/suffix``."""
 
     task = build_task(config)
     space = build_space(TASKS.get(config.task.name), ARCHITECTURES.get(config.model.arch), config.model.params,
                         space_overrides)
-    name = study_name(config.task.name, config.model.arch, config.model.params) + (f"/{suffix}" if suffix else "")
+    name = name or study_name(config.task.name, config.model.arch, config.model.params) + (f"/{suffix}" if suffix else "")
     direction: Direction = "maximize" if task.target_mode == "max" else "minimize"
     return StudyPlan(config.model.arch, name, direction, space, config, experiment, dict(tags or {}))
 
 
-def _base_config(config: RunConfig) -> dict[str, Any]:
+def _base_config(config: RunConfig) -> Sections:
     """The fixed part stored with a study: where a study runs (threads, device) is not part of it."""
     base = config.to_dict()
     base["train"].pop("threads", None)
@@ -105,7 +110,7 @@ def _base_config(config: RunConfig) -> dict[str, Any]:
     return base
 
 
-def prepare(plans: list[StudyPlan], options: SweepOptions) -> Any:
+def prepare(plans: list[StudyPlan], options: SweepOptions) -> RDBStorage:
     """Create or check every study (one-line error on a mismatch) and its MLflow parent run."""
 
     storage = open_storage(options.storage)
@@ -271,7 +276,7 @@ def _count_done(storage: BaseStorage, names: list[str], failed_seen: dict[str, s
     return done
 
 
-def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> Any:
+def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> pd.DataFrame:
     """Run every study to its count (resuming what exists) and return the summary table."""
 
     storage = prepare(plans, options)

@@ -18,9 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.core.errors import UsageError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from bench.core.config import Sections
 from bench.core.options import load_yaml_text
 
 Spec = dict[str, Any]
@@ -78,9 +83,9 @@ def load_space_file(path: str | Path) -> dict[str, Spec | None]:
 
 
 def build_space(task_cls: type, arch_cls: type, params_budget: int,
-                overrides: Mapping[str, Spec | None] | None = None) -> Space:
+                overrides: Mapping[str, Mapping[str, object] | None] | None = None) -> Space:
     """The space a study of this task and architecture samples (see the module docstring)."""
-    space: dict[str, Any] = dict(DEFAULT_SPACE)
+    space: dict[str, Mapping[str, object] | None] = dict(DEFAULT_SPACE)
     for layer in (getattr(arch_cls, "search_space", {}), getattr(task_cls, "search_space", {}), overrides or {}):
         space.update(layer)
     if params_budget:
@@ -88,9 +93,9 @@ def build_space(task_cls: type, arch_cls: type, params_budget: int,
     return {key: check_spec(key, spec) for key, spec in sorted(space.items()) if spec is not None}
 
 
-def suggest(trial: Any, space: Space) -> dict[str, Any]:
+def suggest(trial: optuna.Trial, space: Space) -> dict[str, object]:
     """Draw one value per key from an Optuna trial (a retried trial gets its earlier values back)."""
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for key, spec in space.items():
         if spec["type"] == "categorical":
             values[key] = trial.suggest_categorical(key, spec["choices"])
@@ -103,9 +108,9 @@ def suggest(trial: Any, space: Space) -> dict[str, Any]:
     return values
 
 
-def as_overrides(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def as_overrides(values: Mapping[str, object]) -> Sections:
     """``{"train.lr": 0.01}`` → ``{"train": {"lr": 0.01}}``: the shape :func:`bench.core.resolve.resolve` takes."""
-    sections: dict[str, dict[str, Any]] = {}
+    sections: Sections = {}
     for key, value in values.items():
         section, name = key.split(".", 1)
         sections.setdefault(section, {})[name] = value

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import optuna
 import pandas as pd
@@ -32,7 +32,7 @@ def summary_table(storage: BaseStorage, plans: Sequence[PlannedStudy], seeds: in
     for plan in plans:
         study = optuna.load_study(study_name=plan.name, storage=storage)
         counts = trial_counts(study)
-        row: dict[str, Any] = {"arch": plan.arch, "study": plan.name, "complete": counts["COMPLETE"],
+        row: dict[str, object] = {"arch": plan.arch, "study": plan.name, "complete": counts["COMPLETE"],
                                "pruned": counts["PRUNED"], "failed": counts["FAIL"]}
         try:
             best = study.best_trial
@@ -49,14 +49,14 @@ def summary_table(storage: BaseStorage, plans: Sequence[PlannedStudy], seeds: in
     return pd.DataFrame(rows)
 
 
-def _seed_columns(storage: Any, name: str) -> dict[str, Any]:
+def _seed_columns(storage: BaseStorage, name: str) -> dict[str, object]:
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         return {"seeds": 0}
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     tests = [v for t in complete for k, v in t.user_attrs.items() if k.startswith("test/") and v is not None]
-    columns: dict[str, Any] = {"seeds": len(complete)}
+    columns: dict[str, object] = {"seeds": len(complete)}
     if tests:
         columns["test mean"] = statistics.fmean(tests)
         columns["test sd"] = statistics.stdev(tests) if len(tests) > 1 else float("nan")

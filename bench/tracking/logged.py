@@ -1,11 +1,14 @@
-"""A logged run, found again: its MLflow record and its resolved config (``config.yaml``).
+"""A logged run, found again: its MLflow record, its resolved config (``config.yaml``), its weights.
 
-What ``bench sample``, ``bench reproduce`` and ``bench run --resume`` start from. A run id that is
-not in the store (mistyped, or from another store) is a one-line usage error.
+The one place a run is read back from MLflow: what ``bench sample``, ``bench reproduce``, ``bench run
+--resume`` and the reports (tables, the inside of trained models) start from. A run id that is not
+in the store (mistyped, or from another store), or a run without its config or weights, is a
+one-line usage error.
 """
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.core.config import load_yaml
@@ -15,6 +18,8 @@ from bench.tracking.store import Tracker
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+    from torch import Tensor
 
     from bench.core.config import RunConfig
 
@@ -32,12 +37,26 @@ def open_logged_run(run_id: str, tracking_uri: str | None = None) -> tuple[Track
     return tracker, run
 
 
-def logged_config(tracker: Tracker, run_id: str) -> RunConfig:
+def logged_config(client: MlflowClient, run_id: str) -> RunConfig:
     """The run's resolved config, re-resolved (and so re-validated) by the current code."""
 
     with tempfile.TemporaryDirectory() as folder:
         try:
-            path = tracker.client.download_artifacts(run_id, "config.yaml", folder)
+            path = client.download_artifacts(run_id, "config.yaml", folder)
         except Exception:
             raise UsageError(f"run {run_id} has no config.yaml artifact; it was not logged by `bench run`") from None
         return resolve(load_yaml(path))
+
+
+def logged_weights(client: MlflowClient, run_id: str) -> dict[str, Tensor]:
+    """The trained model's state dict the run saved at its end (artifact ``model.pt``), on the CPU."""
+    import torch
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = client.download_artifacts(run_id, "model.pt", folder)
+        except Exception:
+            raise UsageError(f"run {run_id} has no saved weights (model.pt): it failed, or predates saving; "
+                             "train it again with `bench run`") from None
+        weights: dict[str, Tensor] = torch.load(Path(path), map_location="cpu", weights_only=True)
+        return weights

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
@@ -37,7 +36,7 @@ class MLflowMetricsLogger(Logger):
         return self.run_id
 
     @rank_zero_only
-    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+    def log_hyperparams(self, params: object, *args: object, **kwargs: object) -> None:
         """Params are logged once, from the resolved config, when the run starts."""
 
     @rank_zero_only

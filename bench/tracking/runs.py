@@ -1,7 +1,7 @@
 """Runs as tables: the final metrics of one run, and every logged run of a task (MLflow → pandas)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mlflow
 import pandas as pd
@@ -51,7 +51,7 @@ def runs_table(task: str, tracking_uri: str | None = None, experiment: str | Non
     _, frame = search_experiment(experiment or task, tracking_uri, nothing_yet)
     if all_columns or frame.empty:
         return frame
-    columns: dict[str, Any] = {
+    columns: dict[str, object] = {
         "run_id": frame["run_id"].str[:8],
         "start": frame["start_time"].dt.strftime("%Y-%m-%d %H:%M"),
         "status": frame["status"],

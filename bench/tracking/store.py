@@ -26,7 +26,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
@@ -269,8 +268,8 @@ class Tracker:
         view = {"selectedColumns": selected, "orderByKey": ui_column(order_by), "orderByAsc": ascending}
         self.client.set_experiment_tag(experiment_id, tag, json.dumps(view))
 
-    def start_run(self, experiment: str, run_name: str | None, params: Mapping[str, Any],
-                  tags: Mapping[str, str], config_yaml: str) -> str:
+    def start_run(self, experiment: str, run_name: str | None, params: Mapping[str, object],
+                  tags: Mapping[str, object], config_yaml: str) -> str:
         """Create a RUNNING run with the resolved config as params, tags and ``config.yaml``.
 
         Creating is not idempotent: a server that saved the run and died before answering would
@@ -301,7 +300,7 @@ class Tracker:
             raise
         return run_id
 
-    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+    def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
         self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int) -> None:

@@ -11,7 +11,7 @@ import os
 import signal
 import tempfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bench.train.model import SequenceModel
     from bench.train.run import Trained
 
-Tags = dict[str, Any]
+Tags = dict[str, object]
 
 
 @dataclasses.dataclass
@@ -67,8 +67,9 @@ class TrackedRun:
             experiment = client.get_experiment(info.experiment_id).name
             renamed = provisional_role(config, info.run_name or "")
         else:
+            run_tags: Tags = {**standard_tags(config), **(tags or {}), **Lease.tags()}
             run_id = tracker.start_run(experiment or config.task.name, run_name or run_label(config, role=role), config.flat(),
-                                       {**standard_tags(config), **(tags or {}), **Lease.tags()}, config.to_yaml())
+                                       run_tags, config.to_yaml())
             lease = Lease(tracker, run_id)
         return cls(tracker, run_id, MLflowMetricsLogger(tracker, run_id, already_logged=logged),
                    MLflowCheckpoints(tracker, run_id, config, config.train.checkpoint_every), config, checkpoint,

@@ -36,7 +36,7 @@ def reproduce(run_id: str, tracking_uri: str | None = None, progress: bool = Tru
     if old.info.status != "FINISHED":
         raise UsageError(f"run {run_id} is {old.info.status}, not finished; continue it with "
                          f"`bench run --resume {run_id}`")
-    config = logged_config(tracker, run_id)
+    config = logged_config(tracker.client, run_id)
     differences = environment_differences(old.data.tags)
     experiment = tracker.client.get_experiment(old.info.experiment_id).name
     new = run(config, tracker, Hooks(tags={"reproduces": run_id}), experiment=experiment, progress=progress,

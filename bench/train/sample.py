@@ -7,15 +7,13 @@ samples back one character at a time, carrying the recurrent state.
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Protocol, cast
 
 import torch
 
 from bench.core.errors import UsageError
 from bench.core.network import build_task
-from bench.tracking.logged import logged_config, open_logged_run
+from bench.tracking.logged import logged_config, logged_weights, open_logged_run
 from bench.train.model import SequenceModel
 
 
@@ -31,18 +29,12 @@ def load_run_model(run_id: str, tracking_uri: str | None = None) -> tuple[TextTa
     """The task and the trained :class:`~bench.train.model.SequenceModel` of a logged run (in eval mode, on the CPU)."""
 
     tracker, _ = open_logged_run(run_id, tracking_uri)
-    config = logged_config(tracker, run_id)
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            weights_path = tracker.client.download_artifacts(run_id, "model.pt", folder)
-        except Exception:
-            raise UsageError(f"run {run_id} has no saved weights (model.pt): it failed, or predates saving; "
-                             "train it again with `bench run`") from None
-        task = build_task(config)
-        if not hasattr(task, "decode") or task.input_kind != "tokens" or task.output_kind != "categorical":
-            raise UsageError(f"task {config.task.name!r} does not generate text; sample a charlm run")
-        model = SequenceModel(task, config)
-        model.load_state_dict(torch.load(Path(weights_path), map_location="cpu", weights_only=True))
+    config = logged_config(tracker.client, run_id)
+    task = build_task(config)
+    if not hasattr(task, "decode") or task.input_kind != "tokens" or task.output_kind != "categorical":
+        raise UsageError(f"task {config.task.name!r} does not generate text; sample a charlm run")
+    model = SequenceModel(task, config)
+    model.load_state_dict(logged_weights(tracker.client, run_id))
     return cast(TextTask, task), model.eval()
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import torch
 from lightning.pytorch.profilers import PassThroughProfiler
@@ -73,7 +72,7 @@ class LightningShortcuts:
     _refresh_every: int = 0
     _log_every: int = 1
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         if name == "_current_fx_name":
             object.__setattr__(self, name, value)
         else:
@@ -86,7 +85,7 @@ class LightningShortcuts:
         self._refresh_every = getattr(bar, "refresh_rate", 0) if bar is not None else 0
         self._log_every = trainer.log_every_n_steps
 
-    def on_train_batch_end(self, outputs: STEP_OUTPUT, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(self, outputs: STEP_OUTPUT, batch: object, batch_idx: int) -> None:
         trainer = self.trainer  # type: ignore[attr-defined]
         step = trainer.global_step  # updates done, this batch's included
         refresh = self._refresh_every
