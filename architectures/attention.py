@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -57,9 +57,10 @@ class Attention(SteppedRecurrent[AttentionOptions]):
     def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
         """At small budgets one more unit overshoots; a narrower attention layer fills the gap finely."""
         yield model
+        options = cast(AttentionOptions, model.options or AttentionOptions())
         for size in (32, 24, 16, 12, 8, 6, 4, 2, 1):
-            if size != model.options.get("attention_size"):
-                yield dataclasses.replace(model, options={**model.options, "attention_size": size})
+            if size != options.attention_size:
+                yield dataclasses.replace(model, options=dataclasses.replace(options, attention_size=size))
 
     def weight_maps(self, recorded: Tensor) -> WeightMaps:
         """One panel: at each step t, the weight on every earlier step j (memory slot j = step j)."""

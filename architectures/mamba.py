@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -121,10 +122,10 @@ class Mamba(ScannedRecurrent[MambaOptions]):
     def budget_variants(cls, model: ModelConfig) -> Iterator[ModelConfig]:
         """Then a smaller or larger SSM state: its count moves in finer steps than the hidden size's."""
         yield from super().budget_variants(model)
-        chosen = model.options.get("state_size", MambaOptions.state_size)
+        options = cast(MambaOptions, model.options or MambaOptions())
         for size in (8, 12, 24, 32):
-            if size != chosen:
-                yield dataclasses.replace(model, options={**model.options, "state_size": size})
+            if size != options.state_size:
+                yield dataclasses.replace(model, options=dataclasses.replace(options, state_size=size))
 
     def make_block(self) -> ScanLayer:
         return MambaBlock(self.hidden_size, self.options)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 import yaml
 
@@ -32,7 +32,9 @@ Sections = dict[str, Values]
 @dataclasses.dataclass
 class TaskConfig:
     name: str = option(DEFAULT_TASK, "task to run (see `bench list`)")
-    options: Values = dataclasses.field(default_factory=dict)
+    options: object = None
+    """The task's ``Options`` instance, built and checked once by :func:`bench.core.resolve.resolve`
+    and handed to the task as it is (None: the task's defaults)."""
 
 
 @dataclasses.dataclass
@@ -47,7 +49,8 @@ class ModelConfig:
     embed_dim: int = option(0, "embedding size for token inputs; 0 feeds them one-hot", min=0)
     compile: Literal["auto", "on", "off"] = option(
         "auto", "torch.compile the step of custom cells (attention, ntm): auto = only if it pays for this run")
-    options: Values = dataclasses.field(default_factory=dict)
+    options: object = None
+    """The architecture's ``Options`` instance, as for :attr:`TaskConfig.options`."""
 
 
 @dataclasses.dataclass
@@ -92,9 +95,14 @@ class RunConfig:
         out: Sections = {}
         for section in SECTIONS:
             values = as_dict(getattr(self, section))
-            options = cast(Values, values.pop("options", {}))
-            out[section] = {**values, **options}
+            options = values.pop("options", None)
+            out[section] = {**values, **(as_dict(options) if options is not None else {})}
         return out
+
+    def plugin_options(self, section: Literal["task", "model"]) -> Values:
+        """The task's or the architecture's options as plain values (the defaults' where none were built)."""
+        options = getattr(self, section).options
+        return as_dict(options) if options is not None else {}
 
     def to_yaml(self) -> str:
         text: str = yaml.safe_dump(self.to_dict(), sort_keys=False)

@@ -25,8 +25,7 @@ from bench.core.task import Task
 def build_task(config: RunConfig) -> Task:
     """The task of a resolved config, with its options."""
     task_cls = TASKS.get(config.task.name)
-    options = {k: tuple(v) if isinstance(v, list) else v for k, v in config.task.options.items()}
-    return task_cls(task_cls.Options(**options))
+    return task_cls(config.task.options if config.task.options is not None else task_cls.Options())
 
 
 def build_architecture(task: Task, model: ModelConfig) -> Architecture:
@@ -38,7 +37,7 @@ def build_architecture(task: Task, model: ModelConfig) -> Architecture:
         num_layers=model.num_layers,
         dropout=model.dropout,
         bidirectional=model.bidirectional,
-        options=arch_cls.Options(**model.options),
+        options=model.options,
     )
 
 

@@ -14,14 +14,11 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 
 from bench.core.errors import UsageError
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
 _MISSING = dataclasses.MISSING
@@ -231,8 +228,10 @@ def describe(cls: type) -> list[tuple[str, str, object, str]]:
     return rows
 
 
-def as_dict(instance: DataclassInstance) -> dict[str, object]:
+def as_dict(instance: object) -> dict[str, object]:
     """Plain values (tuples as lists) so that the result dumps to YAML and logs to MLflow cleanly."""
+    if not dataclasses.is_dataclass(instance) or isinstance(instance, type):
+        raise TypeError(f"as_dict needs a dataclass instance, got {instance!r}")
     out = {}
     for f in dataclasses.fields(instance):
         value = getattr(instance, f.name)

@@ -17,7 +17,7 @@ from bench.core.budget import match_budget
 from bench.core.config import SECTION_CLASSES, ModelConfig, RunConfig, Sections, TaskConfig, TrainConfig, section_fields
 from bench.core.errors import UsageError
 from bench.core.network import build_task
-from bench.core.options import as_dict, build, fields_of
+from bench.core.options import build, fields_of
 from bench.core.registry import ARCHITECTURES, TASKS
 
 if TYPE_CHECKING:
@@ -125,11 +125,12 @@ def _build_sections(merged: Layers, task_cls: type[Task], arch_cls: type[Archite
     for section, cls in SECTION_CLASSES.items():
         values = dict(merged.get(section, {}))
         own = {k: values.pop(k) for k in list(values) if k in section_fields(section)}
-        if section in plugin_options:
-            own["options"] = as_dict(build(plugin_options[section], values, f"{section} option"))
+        built = build(cls, own, f"{section} option")
+        if section in plugin_options:  # the plugin's Options instance itself goes into the config
+            built = dataclasses.replace(built, options=build(plugin_options[section], values, f"{section} option"))
         elif values:
             build(cls, values, f"{section} option")  # raises: unknown key, with a suggestion
-        sections[section] = build(cls, own, f"{section} option")
+        sections[section] = built
     return RunConfig(task=cast(TaskConfig, sections["task"]), model=cast(ModelConfig, sections["model"]),
                      train=cast(TrainConfig, sections["train"]))
 
@@ -154,8 +155,7 @@ def _check_combinations(config: RunConfig, task_cls: type[Task], arch_cls: type[
 def _check_plugin_options(config: RunConfig, task_cls: type[Task], arch_cls: type[Architecture]) -> None:
     """Each plugin's ``Options.check()``, if it has one: combinations of its options and, for a data
     task, its files (read and cached here, so that a bad file fails before any run is created)."""
-    plugins = (("task", task_cls.Options, config.task.options), ("model", arch_cls.Options, config.model.options))
-    for section, cls, values in plugins:
-        check = getattr(cls, "check", None)
+    for options in (config.task.options, config.model.options):
+        check = getattr(options, "check", None)
         if callable(check):
-            check(build(cls, values, f"{section} option"))
+            check()

@@ -98,7 +98,7 @@ def collect(task: str, archs: Sequence[str] | None = None, tracking_uri: str | N
         raise UsageError(f"no finished runs of {', '.join(wanted)} on task {task!r} in {uri}")
     config = logged_config(tracker.client, next(iter(chosen.values())).runs["run_id"].iloc[0])
     metric, mode, target, words = _target(config)
-    report = TaskRuns(task, name, metric, mode, target, dict(config.task.options), chosen, label=label,
+    report = TaskRuns(task, name, metric, mode, target, config.plugin_options("task"), chosen, label=label,
                       target_words=words)
     for arch in wanted:
         if arch not in chosen:

@@ -44,7 +44,7 @@ def describe(exc: BaseException, config: RunConfig) -> str:
     """One line: what was asked, on which device, and the settings that drive the size."""
     size = asked_bytes(str(exc))
     asked = f"one allocation of {readable(size)}" if size is not None else "more memory than is free"
-    task_sizes = ", ".join(f"{key}={value}" for key, value in config.task.options.items()
+    task_sizes = ", ".join(f"{key}={value}" for key, value in config.plugin_options("task").items()
                            if isinstance(value, int) and not isinstance(value, bool) and value > 1)
     train, model = config.train, config.model
     device = train.device if train.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")

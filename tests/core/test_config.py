@@ -10,7 +10,7 @@ from bench.core.resolve import resolve
 def test_defaults_are_complete_with_every_plugin_option():
     config = resolve()
     assert config.task.name == "parity" and config.model.arch == "gru"
-    assert set(config.task.options) >= {"length", "score", "eval_lengths"}
+    assert set(config.plugin_options("task")) >= {"length", "score", "eval_lengths"}
 
 
 def test_precedence_task_recommendation_then_yaml_then_command_line():
@@ -24,9 +24,9 @@ def test_precedence_task_recommendation_then_yaml_then_command_line():
 def test_plugin_options_inline_in_yaml_and_routed_from_opt():
     config = resolve({"task": {"length": 12}, "model": {"arch": "lstm", "forget_bias": 2.0}},
                      plugin_options={"score": "all"})
-    assert config.task.options["length"] == 12
-    assert config.task.options["score"] == "all"
-    assert config.model.options["forget_bias"] == 2.0
+    assert config.task.options.length == 12
+    assert config.task.options.score == "all"
+    assert config.model.options.forget_bias == 2.0
 
 
 def test_opt_for_nobody_names_who_was_asked():
@@ -65,3 +65,16 @@ def test_flat_params_name_their_section():
     flat = resolve().flat()
     assert flat["model.arch"] == "gru" and "train.lr" in flat and "task.length" in flat
     assert isinstance(RunConfig().to_dict()["train"], dict)
+
+
+def test_the_config_holds_the_plugins_options_that_the_task_and_architecture_receive():
+    """Options are built and checked once, in resolve: the task and the architecture get those very
+    instances (no dict to rebuild them from), and the YAML and MLflow params are their plain values."""
+    from bench.core.network import build_architecture, build_task
+
+    config = resolve({"task": {"name": "parity", "length": 7}, "model": {"arch": "lstm", "forget_bias": 2.0}})
+    task = build_task(config)
+    assert task.options is config.task.options
+    assert build_architecture(task, config.model).options is config.model.options
+    assert config.to_dict()["task"]["length"] == 7 and config.flat()["model.forget_bias"] == 2.0
+    assert resolve(config.to_dict()) == config

@@ -38,8 +38,8 @@ def test_what_the_protocol_or_an_arm_fixes_is_not_searched():
     planned = plans.plan(joz, "smoke", {}, None)
     by_label = {p.name.rsplit("/", 1)[1]: p for p in planned.plans}
     assert "model.forget_bias" not in by_label["lstm-b0"].space  # the arm fixes it
-    assert by_label["lstm-b0"].config.model.options["forget_bias"] == 0.0
-    assert by_label["lstm-b1"].config.model.options["forget_bias"] == 1.0
+    assert by_label["lstm-b0"].config.model.options.forget_bias == 0.0
+    assert by_label["lstm-b1"].config.model.options.forget_bias == 1.0
     assert "train.optimizer" not in by_label["gru"].space and "train.lr" in by_label["gru"].space
 
 
