@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from bench.core.budget import match_budget
-from bench.core.config import SECTION_CLASSES, ModelConfig, RunConfig, Sections, TaskConfig, TrainConfig, section_fields
+from bench.core.config import ModelConfig, RunConfig, Sections, TaskConfig, TrainConfig, section_fields
 from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.options import build, fields_of
@@ -119,20 +119,23 @@ def _route_plugin_options(
 
 
 def _build_sections(merged: Layers, task_cls: type[Task], arch_cls: type[Architecture]) -> RunConfig:
-    """Each section's dataclass from its merged values: names, types and bounds checked."""
-    plugin_options: dict[str, type] = {"task": task_cls.Options, "model": arch_cls.Options}
-    sections: dict[str, object] = {}
-    for section, cls in SECTION_CLASSES.items():
+    """Each section's dataclass from its merged values: names, types and bounds checked. The keys a
+    section does not have are its plugin's options, built into the plugin's ``Options`` instance."""
+
+    def split(section: str) -> tuple[dict[str, object], dict[str, object]]:
         values = dict(merged.get(section, {}))
-        own = {k: values.pop(k) for k in list(values) if k in section_fields(section)}
-        built = build(cls, own, f"{section} option")
-        if section in plugin_options:  # the plugin's Options instance itself goes into the config
-            built = dataclasses.replace(built, options=build(plugin_options[section], values, f"{section} option"))
-        elif values:
-            build(cls, values, f"{section} option")  # raises: unknown key, with a suggestion
-        sections[section] = built
-    return RunConfig(task=cast(TaskConfig, sections["task"]), model=cast(ModelConfig, sections["model"]),
-                     train=cast(TrainConfig, sections["train"]))
+        return {k: values.pop(k) for k in list(values) if k in section_fields(section)}, values
+
+    own, rest = split("task")
+    options: object = build(task_cls.Options, rest, "task option")
+    task = dataclasses.replace(build(TaskConfig, own, "task option"), options=options)
+    own, rest = split("model")
+    options = build(arch_cls.Options, rest, "model option")
+    model = dataclasses.replace(build(ModelConfig, own, "model option"), options=options)
+    own, rest = split("train")
+    if rest:
+        build(TrainConfig, rest, "train option")  # raises: unknown key, with a suggestion
+    return RunConfig(task, model, build(TrainConfig, own, "train option"))
 
 
 def _fit_layers_to_architecture(config: RunConfig, given: Layers, arch_cls: type[Architecture]) -> None:
