@@ -34,6 +34,12 @@ def test_list_names_every_task_and_architecture_and_their_options(bench_cli):
     assert "score" in bench_cli("list", "parity").stdout
 
 
+def test_the_readme_shows_what_bench_list_prints(bench_cli):
+    """The README's list of tasks and architectures is `bench list`'s output, not a copy that goes stale."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert bench_cli("list").stdout in readme
+
+
 BAD_INPUTS = {
     "unknown task": (["run", "--task", "parityy"], "did you mean 'parity'"),
     "unknown arch": (["run", "--arch", "lstn"], "did you mean 'lstm'"),
