@@ -61,6 +61,10 @@ def runs_table(task: str, tracking_uri: str | None = None, experiment: str | Non
     for param in SUMMARY_PARAMS:
         if f"params.{param}" in frame:
             columns[param.split(".", 1)[1]] = frame[f"params.{param}"]
+    for column in sorted(c for c in frame if c.startswith("params.") and c[len("params."):] not in SUMMARY_PARAMS):
+        if frame[column].nunique(dropna=False) > 1:  # what tells these runs apart, e.g. an --opt compared
+            name = column.split(".", 2)[-1]
+            columns[name if name not in columns else column[len("params."):]] = frame[column]
     for metric in SUMMARY_METRICS + sorted(c[len("metrics."):] for c in frame if c.startswith("metrics.test/")):
         if f"metrics.{metric}" in frame:
             values = frame[f"metrics.{metric}"]

@@ -134,6 +134,12 @@ def test_run_logs_everything_and_its_config_reruns_identically(bench_cli, bench_
     assert run.info.run_id[:8] in table.stdout and rerun.info.run_id[:8] in table.stdout
     assert "test/seq_acc" in table.stdout.splitlines()[0]
     assert "| lstm " in bench_main("runs", "--task", "parity", "--format", "md").stdout
+    assert "forget_bias" not in table.stdout.splitlines()[0].split(",")  # the same in every run: not a column
+
+    other = bench_main("run", "--arch", "lstm", "--seed", "3", *SMALL, "--opt", "forget_bias=2.0")
+    assert other.returncode == 0, other.stderr
+    header = bench_main("runs", "--task", "parity", "--format", "csv").stdout.splitlines()[0]
+    assert "forget_bias" in header.split(",")  # what tells the runs apart is shown
 
 
 @pytest.mark.fresh_store
