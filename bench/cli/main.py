@@ -10,11 +10,11 @@ import argparse
 import os
 import signal
 import sys
-import textwrap
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bench.cli.listing import add_list_parser, cmd_list
 from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri, check_workers
 from bench.cli.study import add_study_parser, cmd_study
 from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full_line, raise_terminated
@@ -102,10 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="no progress output (default: a live bar on a terminal, a plain line per validation in a file or pipe)")
     tracking.add_argument("--dry-run", action="store_true", help="print the resolved config as YAML and exit")
 
-    lst = sub.add_parser("list", help="registered tasks and architectures (or one in full)",
-                         description="List registered tasks and architectures, one line each; "
-                                     "with NAME, that task's or architecture's description (its file's docstring) and options.")
-    lst.add_argument("name", nargs="?", help="a task or architecture name")
+    add_list_parser(sub)
 
     runs = sub.add_parser("runs", help="table of logged runs of a task",
                           description="Read a task's runs back from MLflow into a table.")
@@ -334,29 +331,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise RunFailed(f"run {new_id} does not reproduce run {args.run_id}: "
                         f"{int((~table['identical']).sum())} of {len(table)} metrics differ")
     print(f"run {new_id} reproduces run {args.run_id}: all {len(table)} metrics identical")
-    return 0
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    from bench.core.options import describe
-    from bench.core.registry import ARCHITECTURES, TASKS
-
-    if args.name:
-        registry = TASKS if args.name in TASKS.names() else ARCHITECTURES
-        cls = registry.get(args.name)
-        print(f"{registry.kind} {cls.name}: {cls.summary()}")
-        print(textwrap.indent(cls.description(), "  ").rstrip() + "\n" if cls.description() else "", end="")
-        rows = describe(cls.Options)
-        print("\n  options:" if rows else "\n  (no options)")
-        for name, type_name, default, help_text in rows:
-            print(f"  --opt {name}=  {type_name}, default {default!r}: {help_text}")
-        return 0
-    summaries = {registry.kind: registry.summaries() for registry in (TASKS, ARCHITECTURES)}  # no torch import
-    width = max(len(name) for found in summaries.values() for name in found)
-    for kind, found in summaries.items():
-        print(f"{kind}s:")
-        for name, summary in found.items():
-            print(f"  {name:<{width}} {summary}")
     return 0
 
 
