@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bench.cli.listing import add_list_parser, cmd_list
 from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri, check_workers
 from bench.cli.study import add_study_parser, cmd_study
-from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full_line, raise_terminated
+from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full_line, forget_signals, raise_on_signal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -351,7 +351,9 @@ COMMANDS.update(REPORT_COMMANDS)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     if threading.current_thread() is threading.main_thread():  # SIGTERM (a scheduler, `timeout`) like Ctrl-C
-        signal.signal(signal.SIGTERM, raise_terminated)
+        signal.signal(signal.SIGTERM, raise_on_signal)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when started with it ignored
+            signal.signal(signal.SIGINT, raise_on_signal)
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -365,9 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: {exc}" if isinstance(exc, DiskFull) else f"bench: run failed: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        forget_signals()
         print("bench: interrupted", file=sys.stderr)
         return 130
     except Terminated as exc:
+        forget_signals()
         print(f"bench: {exc}; what was running is marked KILLED, and the same command resumes it", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `bench list | head`: the reader has gone; nothing is wrong, nothing more to say

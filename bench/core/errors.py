@@ -6,6 +6,8 @@ the CLI can print one line and exit with code 2 without leaving half-written sta
 """
 from __future__ import annotations
 
+import signal
+
 
 class UsageError(Exception):
     """A problem with what the user asked for; the message says what to do instead."""
@@ -25,8 +27,6 @@ class Terminated(BaseException):
     BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it."""
 
     def __init__(self, signum: int) -> None:
-        import signal
-
         self.signum = signum
         self.name = signal.Signals(signum).name
         super().__init__(f"stopped by {self.name}")
@@ -36,9 +36,33 @@ class Terminated(BaseException):
         return 128 + self.signum
 
 
-def raise_terminated(signum: int, frame: object) -> None:
-    """A signal handler: turn SIGTERM into :class:`Terminated` wherever the process is."""
-    raise Terminated(signum)
+_received: list[int] = []  # the stop signals this process got, until the exit that answers them
+
+
+def raise_on_signal(signum: int, frame: object) -> None:
+    """A signal handler: SIGINT becomes KeyboardInterrupt, any other signal :class:`Terminated`, raised
+    wherever the process is — and remembered. Python drops an exception raised while it runs a
+    finalizer or a weakref callback (printing "Exception ignored in ..."), which a training step
+    does all the time: the stop would be lost and the run train on. So every training and evaluation
+    step also asks :func:`raise_if_signalled`."""
+    _received.append(signum)
+    raise _stop(signum)
+
+
+def raise_if_signalled() -> None:
+    """Raise the stop of a signal that arrived earlier, in case its own exception was dropped."""
+    if _received:
+        raise _stop(_received[0])
+
+
+def forget_signals() -> None:
+    """The stop has been answered (the process says so and exits): a caller that goes on, such as a
+    test calling the CLI in-process, starts afresh."""
+    _received.clear()
+
+
+def _stop(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
 class OutOfMemory(UsageError):

@@ -24,7 +24,7 @@ import optuna
 from optuna.storages import BaseStorage
 from tqdm.auto import tqdm
 
-from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full
+from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full, raise_if_signalled
 from bench.core.machine import usable_cores
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
@@ -291,6 +291,7 @@ def run_sweep(plans: list[StudyPlan], options: SweepOptions) -> pd.DataFrame:
         pool.start_all()
         while True:
             time.sleep(1.0)
+            raise_if_signalled()
             done = _count_done(storage, names, failed_seen, write)
             bar.update(done - bar.n)
             for line in pool.notices():

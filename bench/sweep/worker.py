@@ -32,7 +32,7 @@ from optuna.samplers import BaseSampler
 from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import FrozenTrial, TrialState
 
-from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full, raise_terminated
+from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full, forget_signals, raise_if_signalled, raise_on_signal
 from bench.core.network import build_task
 from bench.core.registry import ARCHITECTURES, TASKS
 from bench.core.resolve import resolve
@@ -193,6 +193,7 @@ class Worker:
     def work_on(self, job: Job, study: optuna.Study) -> None:
         while True:
             trial = None
+            raise_if_signalled()  # a stop that came while the last trial ended: it claims no other
             self.tracker.close_pending()  # runs left open by an outage or a stale trial, outside the lock
             with claim_lock(self.storage, job.study):
                 optuna.storages.fail_stale_trials(study)
@@ -305,12 +306,12 @@ def stop_when_orphaned(poll_seconds: float = 1.0) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    signal.signal(signal.SIGTERM, raise_terminated)  # its trial failed with the reason, its run KILLED
+    signal.signal(signal.SIGTERM, raise_on_signal)  # its trial failed with the reason, its run KILLED
     # The coordinator stops a worker with SIGINT (Ctrl-C's path: the trial failed "interrupted", the
     # run KILLED). A sweep started in the background by a script or a scheduler inherits SIGINT
     # ignored, and Python then leaves it ignored: the worker would train on until it is killed, its
     # trial RUNNING and its run with it. Only the coordinator can send it one (its own session).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, raise_on_signal)
     stop_when_orphaned()
     if argv[:1] == ["--spec-file"]:  # how the coordinator hands it over: never on the command line
         spec_file = Path(argv[1])
@@ -335,8 +336,10 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return EXIT_DISK_FULL
     except KeyboardInterrupt:
+        forget_signals()
         return 130
     except Terminated as exc:
+        forget_signals()
         print(f"bench worker: {exc}", file=sys.stderr)
         return exc.exit_code
     return 0

@@ -3,6 +3,8 @@
 Three rules, from :class:`~bench.core.config.TrainConfig`: the step limit (or a dataset's ``max_epochs``); ``early_stop`` (stop as
 soon as validation reaches the task's target); ``patience`` (stop after that many validations
 without a better target metric, then evaluate the best-validation weights, as early stopping means).
+And a stop signal (Ctrl-C, a scheduler's SIGTERM) ends it at the next step even if Python dropped the
+exception its handler raised (:func:`bench.core.errors.raise_on_signal`).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 
 from bench.core.config import TrainConfig
+from bench.core.errors import raise_if_signalled
 from bench.core.metrics import reaches
 from bench.core.task import Task
 
@@ -67,6 +70,20 @@ class FirstReached(Callback):
         self.step = state_dict.get("step")
 
 
+class StopOnSignal(Callback):
+    """Raise, at the end of any training or evaluation step, the stop of a signal already received:
+    its own exception may have been dropped, raised inside a finalizer or a weakref callback."""
+
+    def on_train_batch_end(self, *args: object) -> None:
+        raise_if_signalled()
+
+    def on_validation_batch_end(self, *args: object) -> None:
+        raise_if_signalled()
+
+    def on_test_batch_end(self, *args: object) -> None:
+        raise_if_signalled()
+
+
 @dataclasses.dataclass
 class Stopping:
     """The stopping callbacks of one run, and the sentence that says why it stopped."""
@@ -100,7 +117,7 @@ class Stopping:
 
     @property
     def callbacks(self) -> list[Callback]:
-        return [c for c in (self.stopper, self.best, self.first) if c is not None]
+        return [StopOnSignal(), *(c for c in (self.stopper, self.best, self.first) if c is not None)]
 
     def steps_to_target(self, steps: int) -> int | None:
         """The update at which validation first met the target (``steps`` when the run stopped
