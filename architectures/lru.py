@@ -26,6 +26,9 @@ class LRUOptions(ScanOptions):
     max_phase: float = option(2 * math.pi, "eigenvalue phases are initialised uniformly in [0, max_phase]", min=0.0)
 
     def check(self) -> None:
+        if self.eigenvalues == "signed":
+            raise UsageError("lru: its eigenvalues are already complex, with phases in [0, max_phase] (pi is -1): "
+                             "'signed' is for the real decays of mamba, mingru and minlstm; drop --opt eigenvalues")
         if self.r_min > self.r_max:
             raise UsageError(f"lru: r_min={self.r_min} is above r_max={self.r_max}; the ring needs r_min <= r_max")
 

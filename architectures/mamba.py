@@ -4,6 +4,8 @@ A selective SSM whose Δ, B and C depend on the input, after a causal depthwise 
 gated by SiLU, in RMSNorm residual blocks (default 2; ``--opt state_size= expand= conv_size=``).
 No compiled extension: the recurrence runs as a scan (``--opt scan=``). Its decays exp(Δ·A) are
 positive, so it counts rather than flips: per-step parity of 8 bits was not solved in our tries.
+``--opt eigenvalues=signed`` takes them to 2·exp(Δ·A) − 1 in (−1, 1), Grazzi et al. 2025's change
+("Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues").
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ class MambaBlock(ScanLayer):
         super().__init__()
         inner, n = options.expand * size, options.state_size
         self.inner, self.state_size, self.scan = inner, n, options.scan
+        self.signed = options.eigenvalues == "signed"
         self.rank = math.ceil(size / 16)
         self.norm = nn.RMSNorm(size)
         self.in_proj = nn.Linear(size, 2 * inner, bias=False)
@@ -74,6 +77,8 @@ class MambaBlock(ScanLayer):
         dt, input_matrix, output_matrix = self.x_proj(u).split((self.rank, self.state_size, self.state_size), -1)
         delta = F.softplus(self.dt_proj(dt))
         decay = torch.exp(delta[..., None] * -self.A_log.exp())
+        if self.signed:  # Grazzi et al. 2025: exp(Δ A) in (0, 1) becomes 2 exp(Δ A) − 1 in (−1, 1)
+            decay = 2 * decay - 1
         drive = (delta * u)[..., None] * input_matrix[..., None, :]
         return decay, drive, output_matrix, self.D * u
 

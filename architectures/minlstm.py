@@ -1,7 +1,8 @@
 """minLSTM: an LSTM whose gates read the input only (Feng et al. 2024).
 
 Input and forget gates from x_t alone, normalised to sum to one, so the recurrence is linear in the
-state and runs as a scan (``--opt scan=``, as for ``mingru``); blocks as for ``mingru``.
+state and runs as a scan (``--opt scan=``, as for ``mingru``); blocks as for ``mingru``; ``--opt
+eigenvalues=signed`` maps the normalised forget gate to (−1, 1) (Grazzi et al. 2025).
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ class MinLSTMBlock(GatedScanLayer):
     f' = f / (f + i), i' = i / (f + i), which makes the state's scale independent of time
     (Feng et al. 2024, "Were RNNs All We Needed?", log-space form with their g)."""
 
-    def __init__(self, size: int, scan: ScanMethod) -> None:
-        super().__init__(size, scan)
+    def __init__(self, size: int, scan: ScanMethod, signed: bool = False) -> None:
+        super().__init__(size, scan, signed)
         self.norm = nn.LayerNorm(size)
         self.gates_and_candidate = nn.Linear(size, 3 * size)
 
@@ -37,4 +38,4 @@ class MinLSTM(ScannedRecurrent):
     recommended = {"model.num_layers": 2}  # one block's gates cannot see the state; the next block's can
 
     def make_block(self) -> ScanLayer:
-        return MinLSTMBlock(self.hidden_size, self.options.scan)
+        return MinLSTMBlock(self.hidden_size, self.options.scan, self.options.eigenvalues == "signed")

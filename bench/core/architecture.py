@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Generic, TypeAlias, cast
+from typing import Any, ClassVar, Generic, Literal, TypeAlias, cast
 
 import torch
 from torch import Tensor, nn
@@ -246,6 +246,9 @@ class ScanOptions:
 
     scan: ScanMethod = option("auto", "how the linear recurrence runs over time: 'loop' (the CPU default), "
                                       "'log_space' (the parallel scan, the accelerator default), 'auto' (by device)")
+    eigenvalues: Literal["positive", "signed"] = option(
+        "positive", "range of the state's decays: 'positive' in (0, 1), as the papers have them; 'signed' in (-1, 1), "
+                    "a' = 2a - 1 (Grazzi et al. 2025: negative eigenvalues let a linear recurrence flip, e.g. parity)")
 
 
 class ScanLayer(nn.Module):
@@ -271,9 +274,9 @@ class GatedScanLayer(ScanLayer):
     """A block whose state is the recurrence itself, h ← x + h_t with h_t = a_t ⊙ h_{t−1} + b_t, and
     ``a_t``, ``b_t`` from the input alone (:meth:`coefficients`): minGRU and minLSTM differ only there."""
 
-    def __init__(self, size: int, scan: ScanMethod) -> None:
+    def __init__(self, size: int, scan: ScanMethod, signed: bool = False) -> None:
         super().__init__()
-        self.size, self.scan = size, scan
+        self.size, self.scan, self.signed = size, scan, signed
 
     def coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The decays ``a`` and the updates ``b`` for inputs ``x`` (``(B, T, H)`` or ``(B, H)``)."""
@@ -282,13 +285,18 @@ class GatedScanLayer(ScanLayer):
     def initial_state(self, x: Tensor) -> tuple[Tensor, ...]:
         return (x.new_zeros(x.shape[0], self.size),)
 
-    def forward(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+    def transition(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The coefficients, with the decays mapped to (−1, 1) when the block is signed."""
         decay, update = self.coefficients(x)
+        return (2 * decay - 1 if self.signed else decay), update
+
+    def forward(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        decay, update = self.transition(x)
         h = linear_recurrence(decay, update, state[0], self.scan)
         return x + h, (h[:, -1],)
 
     def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        decay, update = self.coefficients(x_t)
+        decay, update = self.transition(x_t)
         h = decay * state[0] + update
         return x_t + h, (h,)
 

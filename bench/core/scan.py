@@ -11,7 +11,9 @@ element-wise recurrence is left to run over time. Two ways to run it, computing 
   minGRU): ``h_t = exp(A_t) (h_0 + Σ_{s≤t} exp(log b_s − A_s))`` with ``A_t = Σ_{r≤t} log a_r``,
   as cumulative sums and one ``logcumsumexp`` over time: a few large kernels instead of T small
   ones, which is what an accelerator wants. Signed real ``b`` is split into its positive and
-  negative parts; complex ``b`` (LRU) takes complex logarithms. The sequence is cut into chunks
+  negative parts; complex ``b`` (LRU) takes complex logarithms. Negative real decays (``--opt
+  eigenvalues=signed``, Grazzi et al. 2025) run on their moduli, with the sign of the running
+  product, ±1, taken out: h_t = σ_t e^{A_t} (h_0 + Σ σ_s b_s e^{−A_s}), σ_t = Π sign(a_r). The sequence is cut into chunks
   (carrying ``h`` between them) so that ``A_t`` stays small; even so it is less precise than the
   loop (see ``LOG_SPACE_CHUNK``), a price of the method, not of this code.
 
@@ -43,7 +45,7 @@ reach such values only through gates that are saturated, whose own gradients are
 def linear_recurrence(a: Tensor, b: Tensor, h0: Tensor, method: ScanMethod = "auto") -> Tensor:
     """Every ``h_t`` of ``h_t = a_t ⊙ h_{t-1} + b_t`` for t = 1..T, as ``(B, T, ...)``.
 
-    ``a``: ``(B, T, ...)`` decays, real in [0, 1] or complex of modulus ≤ 1, or ``(...)`` for a
+    ``a``: ``(B, T, ...)`` decays, real in [−1, 1] or complex of modulus ≤ 1, or ``(...)`` for a
     decay that is the same at every step (LRU); ``b``: ``(B, T, ...)``; ``h0``: ``(B, ...)``.
     """
     if method == "auto":
@@ -78,14 +80,17 @@ def _log(x: Tensor) -> Tensor:
 
 
 def _log_space(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-    floored = torch.polar(a.abs().clamp_min(SMALLEST_DECAY), a.angle()) if a.is_complex() else a.clamp_min(SMALLEST_DECAY)
-    decay = _log(floored).cumsum(1)  # A_t: the log of the product of the decays so far
+    if a.is_complex():
+        floored = torch.polar(a.abs().clamp_min(SMALLEST_DECAY), a.angle())
+        decay = _log(floored).cumsum(1)  # A_t: the log of the product of the decays so far
+        return decay.exp() * h0[:, None] + (decay + torch.logcumsumexp(_log(b) - decay, 1)).exp()
+    decay = _log(a.abs().clamp_min(SMALLEST_DECAY)).cumsum(1)
+    sign = torch.where(a < 0, -1.0, 1.0).to(a.dtype).cumprod(1)  # σ_t: ones where every decay is positive
+    b = b * sign  # σ_s b_s (1/σ_s = σ_s)
     carried = decay.exp() * h0[:, None]
-    if b.is_complex():
-        return carried + (decay + torch.logcumsumexp(_log(b) - decay, 1)).exp()
     positive = (decay + torch.logcumsumexp(_log(b.clamp_min(0)) - decay, 1)).exp()
     negative = (decay + torch.logcumsumexp(_log((-b).clamp_min(0)) - decay, 1)).exp()
-    return carried + positive - negative
+    return sign * (carried + positive - negative)
 
 
 def positive(x: Tensor) -> Tensor:

@@ -27,7 +27,7 @@ def reference(a, b, h):
 
 
 @pytest.mark.parametrize("method", ["loop", "log_space"])
-@pytest.mark.parametrize("kind", ["positive", "signed", "complex constant decay", "decays of zero"])
+@pytest.mark.parametrize("kind", ["positive", "signed", "complex constant decay", "decays of zero", "negative decays"])
 def test_both_scans_compute_the_recurrence_across_several_chunks(kind, method):
     torch.manual_seed(0)
     shape = (3, 2 * LOG_SPACE_CHUNK + 17, 4)
@@ -40,6 +40,8 @@ def test_both_scans_compute_the_recurrence_across_several_chunks(kind, method):
         b, h0 = torch.complex(b, torch.randn(shape)), torch.complex(h0, torch.randn(3, 4))
     elif kind == "decays of zero":
         a[:, ::5] = 0.0
+    elif kind == "negative decays":  # --opt eigenvalues=signed: decays in (-1, 1), the running product's sign flips
+        a = 2 * a - 1
     got = linear_recurrence(a, b, h0, method)
     assert got.shape == b.shape
     # The loop is exact to float32 rounding; the log-space scan loses about |A_t|·ε (bench.core.scan).
@@ -47,11 +49,13 @@ def test_both_scans_compute_the_recurrence_across_several_chunks(kind, method):
     assert torch.allclose(got.to(reference(a, b, h0).dtype), reference(a, b, h0), atol=tolerance, rtol=tolerance)
 
 
-@pytest.mark.parametrize("kind", ["real", "complex"])
+@pytest.mark.parametrize("kind", ["real", "negative decays", "complex"])
 def test_the_log_space_scan_gives_the_loops_gradients(kind):
     torch.manual_seed(0)
     if kind == "real":
         a, b, h0 = torch.rand(2, 40, 3), torch.randn(2, 40, 3), torch.randn(2, 3)
+    elif kind == "negative decays":
+        a, b, h0 = 2 * torch.rand(2, 40, 3) - 1, torch.randn(2, 40, 3), torch.randn(2, 3)
     else:  # LRU's case: one complex decay per channel, complex inputs and state
         a = torch.polar(0.5 + 0.5 * torch.rand(3), 6.28 * torch.rand(3))
         b, h0 = torch.randn(2, 40, 3, dtype=torch.complex64), torch.randn(2, 3, dtype=torch.complex64)
@@ -71,10 +75,10 @@ def test_the_log_space_scan_gives_the_loops_gradients(kind):
         assert (loop_grad - log_grad).abs().max() <= 1e-3 * loop_grad.abs().max()
 
 
-def make(name, scan="loop"):
+def make(name, scan="loop", eigenvalues="positive"):
     cls = ARCHITECTURES.get(name)
     torch.manual_seed(0)
-    return cls(5, 8, num_layers=2, options=cls.Options(scan=scan))
+    return cls(5, 8, num_layers=2, options=cls.Options(scan=scan, eigenvalues=eigenvalues))
 
 
 def outputs_and_gradients(core, x, chunks):
@@ -91,28 +95,52 @@ def outputs_and_gradients(core, x, chunks):
     return out.detach(), x.grad, {n: p.grad.clone() for n, p in core.named_parameters()}
 
 
-@pytest.mark.parametrize("name", SCANNED)
-def test_whole_sequence_and_step_by_step_agree_in_outputs_and_gradients(name):
+SIGNED = [(name, "positive") for name in SCANNED] + [(name, "signed") for name in SCANNED if name != "lru"]
+
+
+@pytest.mark.parametrize("name, eigenvalues", SIGNED)
+def test_whole_sequence_and_step_by_step_agree_in_outputs_and_gradients(name, eigenvalues):
     x = torch.randn(3, 11, 5)
-    core = make(name)
+    core = make(name, eigenvalues=eigenvalues)
     parallel = outputs_and_gradients(core, x, [11])
     core.parallel = False
     stepped = outputs_and_gradients(core, x, [4, 7])  # step mode, and the state carried across chunks
     core.parallel = True
     chunked = outputs_and_gradients(core, x, [1, 6, 4])
-    log_space = outputs_and_gradients(make(name, scan="log_space"), x, [11])
-    for other in (stepped, chunked, log_space):
+    log_space = outputs_and_gradients(make(name, scan="log_space", eigenvalues=eigenvalues), x, [11])
+    for other in (stepped, chunked, log_space) if eigenvalues == "positive" else (stepped, chunked):
         assert torch.allclose(parallel[0], other[0], atol=1e-5)
         assert torch.allclose(parallel[1], other[1], atol=1e-5)
         for param, grad in parallel[2].items():
             assert torch.allclose(grad, other[2][param], atol=1e-4), param
+    # The log-space scan loses about |A_t|·ε, and d/da = d/d(log|a|) / a magnifies it where a decay is
+    # near zero, which signed decays cross (2a - 1 = 0 at a = 1/2): its gradients are held to 0.1%
+    # of their scale, as in test_the_log_space_scan_gives_the_loops_gradients.
+    assert torch.allclose(parallel[0], log_space[0], atol=1e-5)
+    for want, got in zip([parallel[1], *parallel[2].values()], [log_space[1], *log_space[2].values()]):
+        assert (want - got).abs().max() <= 1e-3 * want.abs().max() + 1e-6
 
 
 @pytest.mark.parametrize("options, message", [({"r_min": 0.9, "r_max": 0.5}, "r_min=0.9 is above r_max=0.5"),
-                                              ({"r_max": 0.0}, "'r_max' must be > 0.0")])
+                                              ({"r_max": 0.0}, "'r_max' must be > 0.0"),
+                                              ({"eigenvalues": "signed"}, "already complex")])
 def test_an_lru_ring_that_cannot_be_drawn_is_a_usage_error(options, message):
     from bench.core.errors import UsageError
     from bench.core.resolve import resolve
 
     with pytest.raises(UsageError, match=message):
         resolve({"model": {"arch": "lru", **options}})
+
+
+@pytest.mark.parametrize("name", ["mingru", "minlstm", "mamba"])
+def test_signed_eigenvalues_reach_negative_decays_and_positive_ones_never_do(name):
+    """Grazzi et al. 2025's change, a' = 2a - 1: the decays the recurrence runs with cover (-1, 1)."""
+    seen = {}
+    for eigenvalues in ("positive", "signed"):
+        core = make(name, eigenvalues=eigenvalues)
+        block = core.blocks[0]
+        x = torch.randn(4, 9, 8) * 3
+        decays = block.transition(x)[0] if hasattr(block, "transition") else block.selection(x.repeat(1, 1, 2))[0]
+        seen[eigenvalues] = decays
+    assert (seen["positive"] > 0).all() and (seen["positive"] < 1).all()
+    assert (seen["signed"] < 0).any() and (seen["signed"] > -1).all() and (seen["signed"] < 1).all()
