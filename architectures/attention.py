@@ -41,7 +41,6 @@ class Attention(SteppedRecurrent[AttentionOptions]):
 
     colour = "tab:brown"
     has_fast_path = True
-    compile_gain = 1.0  # its compiled step-by-step reference is slower than the fast path
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -64,7 +64,6 @@ class NTM(SteppedRecurrent[NTMOptions]):
     colour = "tab:pink"
 
     has_fast_path = True
-    compile_gain = 1.2  # its compiled reference step is only a little faster than the fast path
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,7 +7,7 @@ sweep workers per GPU and the compile decision — written as the GPU section of
 Items (issue 18): 1 every task × architecture a few steps (errors, data device, host syncs per step),
 2 ``--deterministic`` same seed twice, 3 speed at B=64, T=100, H=128 (cuDNN layers vs the wrappers,
 attention/ntm eager / compiled / CUDA graphs, harness vs raw loop), 4 ``bench sweep --devices 0
---workers-per-device K``, 5 ``--compile auto`` for each custom cell. On a machine without CUDA the
+--workers-per-device K``, 5 what ``--compile on`` costs and gains for each custom cell. On a machine without CUDA the
 CUDA-only parts say so in one line and the rest runs on the CPU at smaller sizes. Each item has a
 time budget (the whole script: about 7 minutes on an H200 with ``--budget 400``) and its own try/except: a failure is
 reported with its traceback's tail and the other items still run. One log: ``--log-dir``/gpu_check.log.
@@ -263,7 +263,7 @@ def main() -> int:
         (2, "2. `--deterministic`: the same seed twice", lambda b: item2(device, b, background.get(2, {}))),
         (3, "3. Speed", lambda b: item3(device, b)),
         (4, "4. `bench sweep --devices 0 --workers-per-device K`", lambda b: item4(device, b)),
-        (5, "5. `--compile auto` for each custom cell", lambda b: item5(device, b, background.get(5, {}))),
+        (5, "5. `--compile on`: cost and gain for each custom cell", lambda b: item5(device, b, background.get(5, {}))),
     ]
     for number, title, run in items:
         if number not in only:

@@ -9,9 +9,9 @@ the same process, alternating, best of the repeats.
 * Target 3: a hand-written LSTM cell as a :class:`bench.core.architecture.SteppedRecurrent` (the way the
   custom cells are written), eager and with its compiled step, vs ``nn.LSTM``; ``residual`` for
   information; ``attention`` and ``ntm`` on their fast path (and their step-by-step reference, eager
-  and compiled) against issue 16's 2×, beside the attention scores' own cost; and whether ``--compile auto``
-  (:mod:`bench.train.compiled`) decides right for the default run of each custom cell: compiling must cost
-  under 10% of the run, or the run must stay eager. Compile times are cold (a fresh inductor cache).
+  and compiled) against issue 16's 2×, beside the attention scores' own cost; and what ``--compile on``
+  (:mod:`bench.train.compiled`) would cost and gain in each custom cell's default run and a 20x longer
+  one. Compile times are cold (a fresh inductor cache).
 """
 from __future__ import annotations
 
@@ -198,28 +198,13 @@ def attention_scores_alone(steps: int, repeats: int) -> dict[str, Any]:
             "ratio": best["scores"] / best["nn.LSTM"]}
 
 
-# -- the compile decision of a default run -------------------------------------------------------
+# -- what --compile on costs and gains --------------------------------------------------------
 
-def _probe_decision(arch: str, max_steps: int | None, threads: int, device: str = "cpu") -> dict[str, Any]:
-    """What ``--compile auto`` decides for ``bench run --arch ARCH`` (default task and sizes): the
-    default run's first steps, stopped right after the decision, through bench.train.run.fit."""
-    from lightning.pytorch.callbacks import Callback
-
+def default_steps(arch: str) -> int:
+    """The update count of ``bench run --arch ARCH`` (its default task and settings)."""
     from bench.core.resolve import resolve
-    from bench.train.run import fit
 
-    class StopAfterDecision(Callback):
-        def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-            if trainer.global_step >= 8:
-                trainer.should_stop = True
-
-    overrides: dict[str, Any] = {"model": {"arch": arch}, "train": {"threads": threads, "eval_size": 64, "device": device}}
-    if max_steps:
-        overrides["train"]["max_steps"] = max_steps
-    config = resolve(overrides=overrides)
-    result = fit(config, progress=False, callbacks=[StopAfterDecision()])
-    return {"decision": result.step_function, "max_steps": config.train.max_steps, "config": config.to_dict(),
-            "device": result.device}
+    return resolve(overrides={"model": {"arch": arch}}).train.max_steps
 
 
 def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, float]:
@@ -259,31 +244,27 @@ def _cold_compile_seconds(config: dict[str, Any], threads: int) -> dict[str, flo
     return {"eager_s": eager, "compiled_s": compiled, "compile_s": first - compiled}
 
 
-def compile_decisions(threads: int) -> list[dict[str, Any]]:
-    """For each custom cell: the decision for its default run and for a 20x longer one, checked
-    against the cold compile time measured in a fresh process with an empty inductor cache."""
-    from bench.train.compiled import COMPILE_SECONDS
+def compile_costs(threads: int) -> list[dict[str, Any]]:
+    """For each custom cell, its default run and a 20x longer one: what ``--compile on`` would cost
+    (the cold compile, measured in a fresh process with an empty inductor cache) and gain (the
+    compiled step against the eager one), and whether the compiled run would be the shorter."""
+    from bench.core.resolve import resolve
 
     rows = []
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for arch in ("attention", "ntm"):
-        default = _probe_decision(arch, None, threads)
-        for probe in (default, _probe_decision(arch, default["max_steps"] * 20, threads)):
-            with tempfile.TemporaryDirectory() as cache:
-                code = ("import json, sys; sys.path.insert(0, 'benchmarks'); import suite_cells as s; "
-                        f"print(json.dumps(s._cold_compile_seconds(json.loads(sys.argv[1]), {threads})))")
-                out = subprocess.run([sys.executable, "-c", code, json.dumps(probe["config"])], cwd=root,
-                                     env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache},
-                                     capture_output=True, text=True, check=True)
-                measured = json.loads(out.stdout.strip().splitlines()[-1])
-            steps = probe["max_steps"]
+        with tempfile.TemporaryDirectory() as cache:
+            config = resolve(overrides={"model": {"arch": arch}, "train": {"threads": threads}}).to_dict()
+            code = ("import json, sys; sys.path.insert(0, 'benchmarks'); import suite_cells as s; "
+                    f"print(json.dumps(s._cold_compile_seconds(json.loads(sys.argv[1]), {threads})))")
+            out = subprocess.run([sys.executable, "-c", code, json.dumps(config)], cwd=root,
+                                 env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache},
+                                 capture_output=True, text=True, check=True)
+            measured = json.loads(out.stdout.strip().splitlines()[-1])
+        for steps in (default_steps(arch), 20 * default_steps(arch)):
+            compiled_run = measured["compile_s"] + measured["compiled_s"] * steps
             eager_run = measured["eager_s"] * steps
-            compiled = probe["decision"].startswith("compiled")
-            share = measured["compile_s"] / (measured["compile_s"] + measured["compiled_s"] * steps)
-            rows.append({"arch": arch, "max_steps": steps, "decision": probe["decision"],
-                         "estimate_s": COMPILE_SECONDS["cpu"], **measured, "eager_run_s": eager_run,
-                         "compile_share": share, "ok": (not compiled) or share < 0.10,
-                         # compiling is right if it is cheap enough and the compiled step is faster
-                         # (a fast-path cell's eager step can beat its compiled reference)
-                         "right": compiled == (share < 0.10 and measured["compiled_s"] < measured["eager_s"])})
+            rows.append({"arch": arch, "max_steps": steps, **measured, "compiled_run_s": compiled_run,
+                         "eager_run_s": eager_run, "compile_share": measured["compile_s"] / compiled_run,
+                         "pays": compiled_run < eager_run})
     return rows

@@ -156,7 +156,7 @@ class SteppedRecurrent(Architecture[OptionsT]):
     Custom cells (attention, external memory) have no fused kernel. Writing them as a pure
     ``step(x_t, state) → (h_t, state)`` over a tuple of fixed-shape tensors keeps them simple and
     lets :func:`torch.compile` turn the step into one fused kernel without recompiling per time step
-    (``compiled = True``; :mod:`bench.train.compiled` decides when it pays).
+    (``compiled = True``: ``--compile on``, :mod:`bench.train.compiled`).
     """
 
     supports_bidirectional = False
@@ -209,14 +209,6 @@ class SteppedRecurrent(Architecture[OptionsT]):
         raise NotImplementedError
 
     has_fast_path: ClassVar[bool] = False
-    compile_gain: ClassVar[float] = 3.0
-    """How many times faster a training step is with the compiled step than with the eager forward
-    (the fast path where there is one), on the CPU: what ``--compile auto`` (:mod:`bench.train.compiled`)
-    weighs the compile time against; at most 1, it never compiles. A cell that declares none is
-    assumed to gain 3×, about what compiling a readable step gains over running that step eagerly
-    (NTM's reference step in ``benchmarks/suite.py``'s cell table): the case of a new cell without a
-    fast path. A cell with a fast path declares its own, measured against that path. The gains and the decisions they lead to are measured by target 3 of
-    ``benchmarks/suite.py``."""
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
         if self.has_fast_path and self.use_fast_path and not self.record and not (self.compiled and self.training):

@@ -13,6 +13,7 @@ YAML layout — plugin options sit inline beside the section's own fields::
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -47,8 +48,9 @@ class ModelConfig:
     dropout: float = option(0.0, "dropout between layers and before the output head", min=0.0, below=1.0)
     bidirectional: bool = option(False, "run a second layer backwards in time (only for non-causal tasks)")
     embed_dim: int = option(0, "embedding size for token inputs; 0 feeds them one-hot", min=0)
-    compile: Literal["auto", "on", "off"] = option(
-        "auto", "torch.compile the step of custom cells (attention, ntm): auto = only if it pays for this run")
+    compile: Literal["on", "off"] = option(
+        "off", "torch.compile the step of custom (stepped) cells: costs about a minute, pays only in long runs "
+               "(results/BENCHMARKS.md, target 3)")
     options: object = None
     """The architecture's ``Options`` instance, as for :attr:`TaskConfig.options`."""
 
@@ -82,6 +84,21 @@ class TrainConfig:
                                         "validation this many updates after the last one (0: only at the end)", min=0)
     deterministic: bool = option(False, "deterministic algorithms only (GPU: bitwise repeatable, slower; "
                                         "CPU runs are repeatable without it)")
+
+
+RETIRED_VALUES: dict[tuple[str, str], dict[object, object]] = {("model", "compile"): {"auto": "off"}}
+"""Values that configs written by earlier versions hold (a run's config.yaml, a sweep study's fixed
+config) and what they read as now: ``--compile auto`` never compiled a default run, so it is off."""
+
+
+def current_values(layers: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
+    """A copy of ``{section: {key: value}}`` with every retired value read as its successor."""
+    copied = {section: dict(values) for section, values in layers.items()}
+    for (section, key), successors in RETIRED_VALUES.items():
+        value = copied.get(section, {}).get(key)
+        if isinstance(value, str) and value in successors:
+            copied[section][key] = successors[value]
+    return copied
 
 
 @dataclasses.dataclass

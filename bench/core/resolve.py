@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bench.core.budget import match_budget
-from bench.core.config import ModelConfig, RunConfig, Sections, TaskConfig, TrainConfig, section_fields
+from bench.core.config import ModelConfig, RunConfig, Sections, TaskConfig, TrainConfig, current_values, section_fields
 from bench.core.errors import UsageError
 from bench.core.network import build_task
 from bench.core.options import build, fields_of
@@ -60,10 +60,11 @@ def _merge(base: Layers, update: Mapping[str, Mapping[str, object]]) -> None:
 
 def _layered(yaml_values: Mapping[str, Mapping[str, object]] | None,
              overrides: Mapping[str, Mapping[str, object]] | None) -> Layers:
-    """What the user gave: the YAML file, then the command line over it."""
+    """What the user gave: the YAML file, then the command line over it (values an earlier version
+    wrote read as they do now)."""
     layers: Layers = {}
-    _merge(layers, yaml_values or {})
-    _merge(layers, overrides or {})
+    _merge(layers, current_values(yaml_values or {}))
+    _merge(layers, current_values(overrides or {}))
     return layers
 
 

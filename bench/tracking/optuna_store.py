@@ -32,6 +32,7 @@ import sqlalchemy.exc
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial
 
+from bench.core.config import current_values
 from bench.core.errors import UsageError
 from bench.tracking.store import bench_home, file_lock
 
@@ -167,7 +168,9 @@ def create_or_check(storage: RDBStorage, name: str, direction: Direction, space:
         changed = sorted(k for k in set(stored_space) | set(space) if stored_space.get(k) != space.get(k))
         raise UsageError(f"study {name!r} exists with a different search space ({', '.join(changed)}); "
                          "use the same space to resume, or --study-suffix to start a new study")
-    if stored_base is not None and _canonical(stored_base) != _canonical(base):
+    if stored_base is not None:  # as it reads now: a value an earlier version wrote is no difference
+        stored_base = current_values(stored_base)
+    if stored_base is not None and _canonical(stored_base) != _canonical(current_values(base)):
         changed = _changed_keys(stored_base, base)
         raise UsageError(f"study {name!r} exists with a different fixed config ({', '.join(changed[:5])}); "
                          "use the same flags to resume, or --study-suffix to start a new study")

@@ -23,7 +23,7 @@ from bench.core.errors import UsageError
 from bench.core.machine import usable_cores
 from bench.core.network import build_task
 from bench.tracking.store import Tracker
-from bench.train.compiled import CompileWhenItPays
+from bench.train.compiled import StepFunction
 from bench.train.data import SequenceDataModule
 from bench.train.memory import out_of_memory_as_usage_error
 from bench.train.model import SequenceModel
@@ -141,7 +141,7 @@ def fit_model(
     data = SequenceDataModule(task, config)
 
     stopping = Stopping.for_run(task, train)
-    compiler = CompileWhenItPays(config.model.compile)
+    compiler = StepFunction(config.model.compile)
     # Only a stepped (custom) cell has a step function to decide about; a fused kernel's run
     # should not pay a callback's per-step hooks for nothing.
     stepped = isinstance(model.net.core, SteppedRecurrent)

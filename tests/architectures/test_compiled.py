@@ -1,4 +1,4 @@
-"""The compiled step of a custom cell computes what the eager step computes, and is used only where it pays."""
+"""The compiled step of a custom cell computes what the eager step computes, and runs only with `--compile on`."""
 import pytest
 import torch
 
@@ -13,12 +13,7 @@ def test_the_custom_cells_are_stepped():
     assert {"attention", "ntm"} <= set(STEPPED)
 
 
-# Each costs a cold compile (~30 s): only the cells that `--compile auto` may compile (compile_gain > 1).
-# attention's compiled step runs only under --compile on; its fast path is what runs.
-COMPILABLE = [n for n in STEPPED if ARCHITECTURES.get(n).compile_gain > 1]
-
-
-@pytest.mark.parametrize("name", COMPILABLE)
+@pytest.mark.parametrize("name", STEPPED)  # each costs a cold compile, ~30 s
 def test_compiled_step_matches_eager_outputs_and_gradients(name):
     cls = ARCHITECTURES.get(name)
     torch.manual_seed(0)
@@ -40,40 +35,40 @@ def test_compiled_step_matches_eager_outputs_and_gradients(name):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
 
 
-def test_a_cell_with_a_fast_path_runs_it_instead_of_compiling():
+def test_a_default_run_trains_eagerly():
     from bench.core.resolve import resolve
     from bench.train.run import fit
 
-    config = resolve({"model": {"arch": "attention", "hidden_size": 8}},
-                     {"train": {"max_steps": 12, "eval_every": 12, "eval_size": 32, "threads": 1}},
-                     {"length": 4, "score": "all"})
-    result = fit(config, progress=False)
-    assert result.step_function.startswith("eager (its fast path")  # attention: compile_gain 1
+    config = resolve({"model": {"arch": "ntm", "hidden_size": 8, **SMALL["ntm"]}},
+                     {"train": {"max_steps": 4, "eval_every": 4, "eval_size": 32, "threads": 1}}, {"length": 4})
+    assert config.model.compile == "off"
+    assert fit(config, progress=False).step_function == "eager"
 
 
-@pytest.mark.parametrize("per_step, max_steps, compiles", [
-    (0.1, 3000, False),    # 300 s left eager: compiling 60 s would be ~40% of the compiled run
-    (0.1, 10000, False),   # 1000 s left: under 10% of the eager rest, but ~26% of a compiled run
-    (0.1, 30000, True),    # 3000 s left: 60 s is ~5.7% of a 1060 s compiled run
+@pytest.mark.parametrize("mode, resumed_from, compiled", [
+    ("on", None, True), ("off", None, False),
+    ("off", "compiled (eager 60 ms/step, 3583 s left)", True),  # a run resumed keeps what its first part ran
+    ("on", "eager", False),
 ])
-def test_auto_compiles_only_if_compiling_is_under_a_tenth_of_the_compiled_run(monkeypatch, per_step, max_steps, compiles):
+def test_the_step_function_is_the_one_asked_for_or_the_one_a_resumed_run_began_with(mode, resumed_from, compiled):
     import types
 
-    import bench.train.compiled as compiled
+    from bench.train.compiled import StepFunction
 
-    clock = [0.0]
-    monkeypatch.setattr(compiled.time, "perf_counter", lambda: clock[0])
     core = ARCHITECTURES.get("attention")(2, 4)
-    core.use_fast_path, core.compile_gain = False, 3.0  # the rule for a cell that has only its step
-    module = types.SimpleNamespace(net=types.SimpleNamespace(core=core), device=torch.device("cpu"))
-    trainer = types.SimpleNamespace(global_step=0, max_steps=max_steps)
-    callback = compiled.CompileWhenItPays("auto")
-    callback.on_train_start(trainer, module)
-    for step in range(callback.warmup + callback.probe + 1):
-        trainer.global_step = step
-        callback.on_train_batch_start(trainer, module, None, step)
-        clock[0] += per_step
-        trainer.global_step = step + 1
-        callback.on_train_batch_end(trainer, module, None, None, step)
-    assert core.compiled is compiles, callback.decision
-    assert callback.decision.startswith("compiled" if compiles else "eager (compiling")
+    callback = StepFunction(mode)
+    if resumed_from is not None:
+        callback.load_state_dict({"decision": resumed_from})
+    callback.on_train_start(types.SimpleNamespace(), types.SimpleNamespace(net=types.SimpleNamespace(core=core)))
+    assert core.compiled is compiled
+    assert callback.decision.startswith("compiled" if compiled else "eager")
+
+
+def test_compile_auto_from_an_earlier_version_reads_as_off_in_a_config_and_in_a_stored_sweep(isolated_store):
+    from bench.core.resolve import resolve
+    from bench.tracking.optuna_store import create_or_check, open_storage
+
+    assert resolve({"model": {"compile": "auto"}}).model.compile == "off"
+    storage, space = open_storage(), {"train.lr": {"type": "float", "low": 0.001, "high": 0.01}}
+    create_or_check(storage, "parity/gru/params=any", "maximize", space, {"model": {"compile": "auto"}})
+    create_or_check(storage, "parity/gru/params=any", "maximize", space, {"model": {"compile": "off"}})  # resumes
