@@ -98,27 +98,53 @@ def outputs_and_gradients(core, x, chunks):
 SIGNED = [(name, "positive") for name in SCANNED] + [(name, "signed") for name in SCANNED if name != "lru"]
 
 
+def element_wise(name):
+    """Whether the architecture's recurrence is element-wise, so that it can run as the log-space scan
+    (deltanet's transition is a matrix: it refuses ``scan=log_space``)."""
+    from bench.core.errors import UsageError
+    from bench.core.resolve import resolve
+
+    try:
+        resolve({"model": {"arch": name, "scan": "log_space"}})
+    except UsageError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("name, eigenvalues", SIGNED)
 def test_whole_sequence_and_step_by_step_agree_in_outputs_and_gradients(name, eigenvalues):
     x = torch.randn(3, 11, 5)
     core = make(name, eigenvalues=eigenvalues)
+    if not element_wise(name):
+        # A chunk's triangular solve rounds differently from the steps' updates, by ~1e-4 of the
+        # gradients' scale in float32 with β up to 2: held in float64, where the two are one identity.
+        core, x = core.double(), x.double()
     parallel = outputs_and_gradients(core, x, [11])
     core.parallel = False
     stepped = outputs_and_gradients(core, x, [4, 7])  # step mode, and the state carried across chunks
     core.parallel = True
     chunked = outputs_and_gradients(core, x, [1, 6, 4])
-    log_space = outputs_and_gradients(make(name, scan="log_space", eigenvalues=eigenvalues), x, [11])
-    for other in (stepped, chunked, log_space) if eigenvalues == "positive" else (stepped, chunked):
+    for other in (stepped, chunked):
         assert torch.allclose(parallel[0], other[0], atol=1e-5)
         assert torch.allclose(parallel[1], other[1], atol=1e-5)
         for param, grad in parallel[2].items():
             assert torch.allclose(grad, other[2][param], atol=1e-4), param
+    if not element_wise(name):
+        return
+    log_space = outputs_and_gradients(make(name, scan="log_space", eigenvalues=eigenvalues), x, [11])
+    if eigenvalues == "positive":  # the loop's gradients, to rounding
+        for param, grad in parallel[2].items():
+            assert torch.allclose(grad, log_space[2][param], atol=1e-4), param
     # The log-space scan loses about |A_t|·ε, and d/da = d/d(log|a|) / a magnifies it where a decay is
-    # near zero, which signed decays cross (2a - 1 = 0 at a = 1/2): its gradients are held to 0.1%
-    # of their scale, as in test_the_log_space_scan_gives_the_loops_gradients.
+    # near zero, which signed decays cross (2a - 1 = 0 at a = 1/2): in float32 its gradients differ from
+    # the loop's by 0.03-0.07% of their scale at the median of 30 draws, up to 2.5%. That is the method's
+    # price; that the method is right shows in float64, where they agree to ~1e-11.
     assert torch.allclose(parallel[0], log_space[0], atol=1e-5)
-    for want, got in zip([parallel[1], *parallel[2].values()], [log_space[1], *log_space[2].values()]):
-        assert (want - got).abs().max() <= 1e-3 * want.abs().max() + 1e-6
+    if eigenvalues == "signed":
+        exact = [outputs_and_gradients(make(name, scan=method, eigenvalues="signed").double(), x.double(), [11])
+                 for method in ("loop", "log_space")]
+        for want, got in zip([exact[0][1], *exact[0][2].values()], [exact[1][1], *exact[1][2].values()]):
+            assert (want - got).abs().max() <= 1e-9 * want.abs().max()
 
 
 @pytest.mark.parametrize("options, message", [({"r_min": 0.9, "r_max": 0.5}, "r_min=0.9 is above r_max=0.5"),
@@ -144,3 +170,24 @@ def test_signed_eigenvalues_reach_negative_decays_and_positive_ones_never_do(nam
         seen[eigenvalues] = decays
     assert (seen["positive"] > 0).all() and (seen["positive"] < 1).all()
     assert (seen["signed"] < 0).any() and (seen["signed"] > -1).all() and (seen["signed"] < 1).all()
+
+
+def test_deltanet_signed_takes_beta_to_0_2_so_its_transition_reaches_negative_eigenvalues():
+    """I − β k kᵀ with a unit key has eigenvalue 1 − β along k: β in (0, 1) keeps it in (0, 1), signed's
+    β in (0, 2) takes it to (−1, 1) (Grazzi et al. 2025)."""
+    seen = {}
+    for eigenvalues in ("positive", "signed"):
+        block = make("deltanet", eigenvalues=eigenvalues).blocks[0]
+        x = torch.randn(4, 9, 8) * 3
+        u = torch.randn(4, 9, block.conv.in_channels)
+        seen[eigenvalues] = 1 - block._heads(u, x)[3]
+    assert (seen["positive"] > 0).all() and (seen["positive"] < 1).all()
+    assert (seen["signed"] < 0).any() and (seen["signed"] > -1).all() and (seen["signed"] < 1).all()
+
+
+def test_deltanet_refuses_a_scan_method_in_one_line():
+    from bench.core.errors import UsageError
+    from bench.core.resolve import resolve
+
+    with pytest.raises(UsageError, match="deltanet: its transition is a matrix"):
+        resolve({"model": {"arch": "deltanet", "scan": "loop"}})
