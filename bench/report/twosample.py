@@ -96,7 +96,10 @@ def seeds_for_power(effect_size: float, alpha: float = 0.05, power: float = POWE
     ``effect_size`` (difference / sd) with ``power``: statsmodels' noncentral-t solution, rounded up."""
     if effect_size == 0 or not math.isfinite(effect_size):
         raise ValueError("the effect size must be finite and non-zero")
-    n = TTestIndPower().solve_power(effect_size=abs(effect_size), alpha=alpha, power=power, ratio=1.0)
+    solver = TTestIndPower()
+    if solver.power(effect_size=abs(effect_size), nobs1=2, alpha=alpha, ratio=1.0) >= power:
+        return 2  # the fewest seeds a t-test takes already suffice; the solver finds no root below them (NaN)
+    n = solver.solve_power(effect_size=abs(effect_size), alpha=alpha, power=power, ratio=1.0)
     return max(2, math.ceil(float(n) - 1e-9))
 
 

@@ -29,6 +29,14 @@ def test_the_old_oscillation_is_gone_effect_4_sd_needs_3_seeds_not_2():
     assert seeds_for_power(4.0) == 3
 
 
+@pytest.mark.parametrize("effect", [10.0, 1e4])
+def test_an_effect_two_seeds_already_detect_needs_two_seeds_where_the_solver_finds_no_root(effect):
+    """Two seeds each have over 99% power at 10 sd; statsmodels' solver, searching above 2, returns NaN."""
+    assert TTestIndPower().power(effect, 2, 0.05) > 0.99
+    assert seeds_for_power(effect) == 2
+    assert seeds_to_decide([0.5, 0.5 + 1e-6], [0.9, 0.9 + 1e-6], 0.05, "welch") == 2  # seeds that barely differ
+
+
 @pytest.mark.parametrize("size", [0.75, 1.5])
 def test_seeds_for_equivalence_give_tost_its_power_when_there_is_no_difference(size):
     """By simulation with statsmodels' TOST: at the returned n, equal arms are shown equivalent within
