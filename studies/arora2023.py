@@ -36,14 +36,14 @@ class Arora2023(Study):
     scales = {
         "smoke": Scale(trials=1, seeds=2, train=QUICK, experiments=("pairs16",), options={"pairs16": {"length": 4}},
                        cost="about 30 s", differs="4 pairs, 20 updates: checks the machinery."),
-        "laptop": Scale(trials=3, seeds=3, max_seeds=6,
+        "laptop": Scale(trials=3, seeds=3, max_seeds=12,
                         train={"max_steps": 2000, "early_stop": False, "eval_every": 250, "eval_size": 500},
                         cost="not yet measured",
                         differs="4 and 16 pairs of a 64-token vocabulary (the paper: 4 to 64 pairs of 8,192 tokens); "
                                 "one budget of 20k parameters (the paper: dimensions 64 to 512); a recurrent core with "
                                 "attention over its states (the paper: a Transformer) and LSTM and Mamba (the paper: "
                                 "gated convolutions); 2,000 updates of 32; 3 trials per arm (the paper: 4 learning rates); "
-                                "3 to 6 seeds."),
+                                "3 to 12 seeds."),
         "paper": Scale(trials=4, seeds=3, train={"max_steps": 20_000, "early_stop": False}, cost="GPU hours (not run here)",
                        differs="the paper's updates and learning-rate count; still 64 tokens (8,192 one-hot inputs "
                                "would not fit the budget)."),

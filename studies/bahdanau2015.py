@@ -31,14 +31,14 @@ class Bahdanau2015(Study):
     scales = {
         "smoke": Scale(trials=1, seeds=2, train=QUICK, experiments=("long",), options={"long": {"length": 4}},
                        cost="about 20 s", differs="lengths 1-4, 20 updates: checks the machinery."),
-        "laptop": Scale(trials=3, seeds=3, max_seeds=6,
+        "laptop": Scale(trials=3, seeds=3, max_seeds=12,
                         train={"max_steps": 2000, "early_stop": False, "eval_every": 250, "eval_size": 500},
                         cost="not yet measured",
                         differs="copying sequences of random 8-bit vectors (the paper: English-French translation, "
                                 "BLEU), up to 5 and up to 20 vectors (the paper: sentences of up to 80 words); a "
                                 "recurrent core with attention over its own states (the paper: a bidirectional "
                                 "encoder and an attending decoder); 20k parameters, 2,000 updates of 32; 3 trials per "
-                                "arm; 3 to 6 seeds."),
+                                "arm; 3 to 12 seeds."),
         "paper": Scale(trials=10, seeds=3, train={"max_steps": 50_000, "early_stop": False},
                        options={"long": {"length": 50}}, cost="GPU hours (not run here)"),
     }
