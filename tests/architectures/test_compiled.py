@@ -13,7 +13,9 @@ def test_the_custom_cells_are_stepped():
     assert {"attention", "ntm"} <= set(STEPPED)
 
 
-@pytest.mark.parametrize("name", STEPPED)  # each costs a cold compile, ~30 s
+# One cold compile (~30 s) is the suite's share: ntm's, the cell whose compiled step pays; attention's
+# compiles by the same path, and benchmarks/suite.py (target 3) compiles both.
+@pytest.mark.parametrize("name", ["ntm"])
 def test_compiled_step_matches_eager_outputs_and_gradients(name):
     cls = ARCHITECTURES.get(name)
     torch.manual_seed(0)

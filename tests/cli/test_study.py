@@ -27,7 +27,7 @@ def test_show_gives_protocol_scales_claims_and_published_numbers(bench_main):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("study", "run", "chung2015"), "unknown study 'chung2015' (did you mean 'chung2014' or 'le2015'?)"),
+    (("study", "run", "chung2015"), "unknown study 'chung2015' (did you mean 'chung2014' or 'bahdanau2015' or 'le2015'?)"),
     (("study", "show"), "bench study show needs a study name"),
     (("study", "run", "chung2014", "--scale", "huge"), "study chung2014 has no scale 'huge'; its scales: smoke, laptop, paper"),
     (("study", "run", "chung2014", "--data", "jsb"), "--data 'jsb': write NAME=PATH"),
