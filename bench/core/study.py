@@ -65,13 +65,15 @@ class Experiment:
 @dataclasses.dataclass(frozen=True)
 class Arm:
     """One contender: an architecture with its fixed settings (``model``: fields or architecture
-    options, e.g. ``forget_bias``; ``task``: task options, e.g. a curriculum). A fixed key is never
+    options, e.g. ``forget_bias``; ``task``: task options, e.g. a curriculum; ``train``: training
+    settings, e.g. gradient clipping, over the protocol's and the scale's). A fixed key is never
     searched."""
 
     label: str
     arch: str
     model: Settings = dataclasses.field(default_factory=dict)
     task: Settings = dataclasses.field(default_factory=dict)
+    train: Settings = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

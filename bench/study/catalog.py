@@ -31,7 +31,7 @@ def describe(study: type[Study]) -> str:
         lines.append(f"  {e.name:<14} task {e.task} ({_settings(e.options)}){budget}{data}")
     lines += ["", "arms:"]
     for a in study.arms:
-        fixed = ", ".join(f"{k}={v}" for k, v in {**a.model, **a.task}.items())
+        fixed = ", ".join(f"{k}={v}" for k, v in {**a.model, **a.task, **a.train}.items())
         lines.append(f"  {a.label:<14} {a.arch}{f' ({fixed})' if fixed else ''}")
     budget = (f"{study.params:,} parameters per arm" if study.params else
               "per experiment (above)" if any(e.params for e in study.experiments) else "none (hidden size as set)")

@@ -98,7 +98,7 @@ def arm_config(study: type[Study], scale: str, experiment: Experiment, arm: Arm,
     layers: Sections = {
         "task": task,
         "model": {"arch": arm.arch, "params": experiment.params or study.params, **study.model, **arm.model},
-        "train": {**study.train, **study.scale(scale).train},
+        "train": {**study.train, **study.scale(scale).train, **arm.train},
     }
     for section, values in (overrides or {}).items():
         layers.setdefault(section, {}).update(values)
@@ -108,7 +108,7 @@ def arm_config(study: type[Study], scale: str, experiment: Experiment, arm: Arm,
 def search_space(study: type[Study], scale: str, arm: Arm) -> dict[str, Mapping[str, object] | None]:
     """The study's search space for ``arm``: what the protocol, the scale or the arm fixes is not
     searched, unless the study's ``space`` searches it explicitly."""
-    fixed = {**{f"train.{k}": None for k in {**study.train, **study.scale(scale).train}},
+    fixed = {**{f"train.{k}": None for k in {**study.train, **study.scale(scale).train, **arm.train}},
              **{f"model.{k}": None for k in {**study.model, **arm.model}}, **{f"task.{k}": None for k in arm.task}}
     return {**fixed, **study.space}
 

@@ -44,6 +44,14 @@ def test_what_the_protocol_or_an_arm_fixes_is_not_searched():
 
 
 
+def test_an_arm_can_fix_a_training_setting_which_then_is_not_searched():
+    planned = plans.plan(STUDIES.get("pascanu2013"), "laptop", {}, None)
+    clipping = {p.name.rsplit("/", 1)[1]: p.config.train.clip_grad_norm for p in planned.plans}
+    assert clipping == {"clipped": 1.0, "unclipped": 0.0}
+    assert all(set(p.space) == {"train.lr"} for p in planned.plans)  # the paper's 50 units, only lr searched
+    assert {p.config.model.hidden_size for p in planned.plans} == {50}
+
+
 def test_random_search_searches_exactly_the_studys_space(data_dir):
     greff = plans.plan(STUDIES.get("greff2017"), "smoke", {}, data_dir)
     assert set(greff.plans[0].space) == {"train.lr", "model.hidden_size", "train.momentum", "model.dropout"}
