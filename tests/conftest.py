@@ -77,3 +77,22 @@ def bench_main(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(["bench", *args], code, out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture
+def stop_once_learnt():
+    """A Lightning callback ending training at the first validation where ``metric`` reaches
+    ``level``: a learning test asks whether an architecture gets there within its budget, not how far
+    past it the rest of the budget takes it, so the rest need not be spent."""
+    from lightning.pytorch.callbacks import Callback
+
+    class StopOnceLearnt(Callback):
+        def __init__(self, metric: str, level: float) -> None:
+            self.metric, self.level = metric, level
+
+        def on_validation_end(self, trainer, pl_module):
+            value = trainer.callback_metrics.get(self.metric)
+            if value is not None and float(value) >= self.level:
+                trainer.should_stop = True
+
+    return StopOnceLearnt

@@ -36,21 +36,21 @@ def test_too_few_distinct_inputs_to_split_is_a_usage_error():
         resolve({"task": {"name": "recall"}}, plugin_options={"length": 1, "vocab": 8})
 
 
-def learn(arch, steps):
+def learn(arch, steps, stop_once_learnt):
     config = resolve({"task": {"name": "recall"}, "model": {"arch": arch, "hidden_size": 32}},
                      {"train": {"threads": 1, "eval_size": 500, "max_steps": steps, "eval_every": 100, "lr": 1e-2}},
                      {"length": 4, "vocab": 32})
-    return fit(config, progress=False).metrics
+    return fit(config, progress=False, callbacks=[stop_once_learnt("val/acc", 0.98)]).metrics
 
 
-def test_attention_recalls_four_pairs():
+def test_attention_recalls_four_pairs(stop_once_learnt):
     """Far above the plateau of about 0.27 (the last pair remembered, chance for the rest). Leaving
     that plateau depends on seed and size: results/recall.md has a setting where it stayed."""
-    metrics = learn("attention", 1500)
+    metrics = learn("attention", 1500, stop_once_learnt)
     assert metrics["test/acc"] >= 0.95
 
 
-def test_mamba_recalls_four_pairs_far_above_chance():
+def test_mamba_recalls_four_pairs_far_above_chance(stop_once_learnt):
     """Chance is 1/16 per query; the plateau of the last pair remembered about 0.3."""
-    metrics = learn("mamba", 1500)
+    metrics = learn("mamba", 1500, stop_once_learnt)
     assert metrics["test/acc"] >= 0.95
