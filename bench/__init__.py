@@ -14,7 +14,8 @@ import-linter contracts check this in CI):
 - ``bench.sweep``     many runs: Optuna studies, search spaces, worker processes
 - ``bench.report``    reading runs back into tables, statistics, verdicts and figures (it never trains)
 - ``bench.study``     published comparisons (``studies/``): run as sweeps, reported claim by claim
-- ``bench.cli``       the ``bench`` command
+- ``bench.api``       every command as a Python function returning objects and DataFrames (notebooks)
+- ``bench.cli``       the ``bench`` command, a thin layer over ``bench.api``
 """
 from __future__ import annotations
 

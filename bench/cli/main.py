@@ -15,16 +15,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bench.cli.listing import add_list_parser, cmd_list
-from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri, check_workers
+from bench.cli.report import REPORT_COMMANDS, add_report_parsers, add_tracking_uri
 from bench.cli.study import add_study_parser, cmd_study
 from bench.core.errors import DiskFull, RunFailed, Terminated, UsageError, disk_full_line, forget_signals, raise_on_signal
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bench.api.running import Run, Settings
     from bench.cli.report import Subcommands
-    from bench.core.config import RunConfig
-    from bench.train.run import RunResult
 
 EXAMPLES = """examples:
   bench run --task parity --arch gru              train on the defaults, log to MLflow
@@ -165,37 +164,17 @@ def _add_sweep_parser(sub: Subcommands) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from bench.sweep import orchestrator as sweeps
+    from bench.api.running import SweepRequest, sweep_settings, sweep_status
 
     if args.action == "status":
-        from bench.tracking.optuna_store import open_storage, status_table
-
-        if not args.name:
-            raise UsageError("bench sweep status needs --task NAME")
-        _print_table(status_table(open_storage(args.storage), args.name), args.format)
+        _print_table(sweep_status(args.name, args.storage), args.format)
         return 0
-    for flag in ("trials", "workers_per_device", "heartbeat", "max_failures", "seeds"):
-        low = 1 if flag in ("trials", "heartbeat") else 0
-        if getattr(args, flag) < low:
-            raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}")
-    check_workers(args.workers)
-    devices = sweeps.parse_devices(args.devices)
-    workers = sweeps.worker_count(args.workers or 0, args.workers_per_device, devices)
-    if not args.arch:
-        raise UsageError("bench sweep needs --arch NAME[,NAME...] (see `bench list`)")
-    space = None
-    if args.space:
-        from bench.sweep.search_space import load_space_file
-
-        space = load_space_file(args.space)
-    plans = []
-    for arch in dict.fromkeys(a.strip() for a in args.arch.split(",") if a.strip()):
-        plans.append(sweeps.plan_study(resolve_run_config(args, arch=arch), space, args.study_suffix))
-    options = sweeps.SweepOptions(
-        trials=args.trials, seeds=args.seeds, workers=workers, devices=devices,
-        storage=args.storage, tracking_uri=args.tracking_uri, sampler=args.sampler, pruner=args.pruner,
-        heartbeat=args.heartbeat, max_failures=args.max_failures, progress=not args.no_progress)
-    _print_table(sweeps.run_sweep(plans, options), args.format)
+    request = SweepRequest(
+        trials=args.trials, seeds=args.seeds, workers=args.workers, devices=args.devices,
+        workers_per_device=args.workers_per_device, storage=args.storage, sampler=args.sampler, pruner=args.pruner,
+        space=args.space, study_suffix=args.study_suffix, heartbeat=args.heartbeat, max_failures=args.max_failures,
+        tracking_uri=args.tracking_uri, progress=not args.no_progress)
+    _print_table(sweep_settings(run_settings(args), request), args.format)
     return 0
 
 
@@ -242,71 +221,37 @@ def _parse_opts(pairs: Sequence[str]) -> dict[str, object]:
     return options
 
 
-def resolve_run_config(args: argparse.Namespace, arch: str | None = None) -> RunConfig:
-    """The RunConfig the flags ask for (``arch`` replaces ``--arch``: a sweep resolves one per architecture)."""
-    from bench.core.config import load_yaml, section_fields
-    from bench.core.options import parse_scalar
-    from bench.core.resolve import resolve
+def run_settings(args: argparse.Namespace) -> Settings:
+    """What the config flags, ``--opt`` and ``--config`` ask for, as :mod:`bench.api` resolves it
+    (the flags' strings are read there, as an API keyword's string is)."""
+    from bench.api.running import Settings, config_fields
 
-    yaml_values = load_yaml(args.config) if args.config else {}
-    overrides: dict[str, dict[str, object]] = {"task": {}, "model": {}, "train": {}}
-    for section in overrides:
-        for name in section_fields(section):
-            value = arch if (name == "arch" and arch) else getattr(args, name, None)
-            if value is not None:
-                overrides[section][name] = parse_scalar(value) if isinstance(value, str) and name not in ("name", "arch", "device") else value
-    return resolve(yaml_values, overrides, _parse_opts(args.opt))
+    return Settings({name: getattr(args, name, None) for name in config_fields()}, _parse_opts(args.opt), args.config)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _resumed_config(args) if args.resume else resolve_run_config(args)
+    from bench.api.running import run_config, run_resolved
+
+    config = run_config(run_settings(args), args.resume, args.tracking_uri)
     if args.dry_run:
         print(config.to_yaml(), end="")
         return 0
-    from bench.tracking.store import Tracker
-
-    tracker = Tracker(args.tracking_uri)  # a bad store is one line now, before the training stack loads
-    from bench.train.run import run
-
-    result = run(config, tracker, experiment=args.experiment, run_name=args.run_name,
-                 progress=not args.no_progress, resume=args.resume)
-    print(format_result(config, result, args.tracking_uri, args.experiment))
+    result = run_resolved(config, args.tracking_uri, args.experiment, args.run_name, not args.no_progress, args.resume)
+    print(format_result(result))
     return 0
 
 
-def format_result(config: RunConfig, result: RunResult, tracking_uri: str | None,
-                  experiment: str | None = None) -> str:
+def format_result(result: Run) -> str:
     """What ``bench run`` prints at the end: final metrics per split, the run id, where to look."""
-    from bench.tracking.runs import metrics_frame
-    from bench.tracking.store import default_tracking_uri
-
-    uri = tracking_uri or default_tracking_uri()
-    table = metrics_frame(result.metrics).to_string(float_format=lambda v: f"{v:.4f}")
+    config, uri = result.config, result.tracking_uri
+    table = result.table().to_string(float_format=lambda v: f"{v:.4f}")
     ui = f"mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite") else uri
     return (
         f"\n{config.task.name} x {config.model.arch}: {result.num_parameters:,} parameters, "
         f"{result.steps} steps in {result.seconds:.1f} s on {result.device} ({result.stop_reason})\n"
         f"{table}\n"
-        f"MLflow run {result.run_id} (experiment {(experiment or config.task.name)!r}); browse: {ui}"
+        f"MLflow run {result.run_id} (experiment {result.experiment!r}); browse: {ui}"
     )
-
-
-def _resumed_config(args: argparse.Namespace) -> RunConfig:
-    """A resumed run keeps its logged config: other config flags would make it a different run."""
-    from bench.core.config import section_fields
-    from bench.tracking.logged import logged_config, open_logged_run
-
-    given = [name for section in ("task", "model", "train") for name in section_fields(section)
-             if getattr(args, name, None) is not None and name not in ("name", "arch")]
-    if given or args.config or args.opt:
-        flags = ", ".join(f"--{n.replace('_', '-')}" for n in given) or "--config/--opt"
-        raise UsageError(f"--resume continues the run's logged config; drop {flags}")
-    tracker, _ = open_logged_run(args.resume, args.tracking_uri)
-    config = logged_config(tracker.client, args.resume)
-    for flag, asked, logged in (("--task", args.name, config.task.name), ("--arch", args.arch, config.model.arch)):
-        if asked is not None and asked != logged:
-            raise UsageError(f"run {args.resume} is {flag} {logged}, not {asked}")
-    return config
 
 
 def _add_reproduce_parser(sub: Subcommands) -> None:
@@ -335,11 +280,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from bench.tracking.runs import runs_table
+    from bench.api.running import runs
 
-    table = runs_table(args.task, tracking_uri=args.tracking_uri, experiment=args.experiment,
-                       all_columns=args.all_columns)
-    _print_table(table, args.format)
+    _print_table(runs(args.task, args.experiment, args.tracking_uri, args.all_columns), args.format)
     return 0
 
 

@@ -11,27 +11,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bench.core.errors import UsageError
-
 if TYPE_CHECKING:
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
     """What ``add_subparsers`` returns: each module of the command line adds its commands to it."""
 
 
-def _names(text: str | None) -> list[str]:
-    return list(dict.fromkeys(n.strip() for n in (text or "").split(",") if n.strip()))
-
-
 def add_tracking_uri(parser: argparse.ArgumentParser) -> None:
     """``--tracking-uri``, as every command that reads runs takes it."""
     parser.add_argument("--tracking-uri", metavar="URI", help="MLflow store (default as for `bench run`)")
-
-
-def check_workers(workers: int | None) -> None:
-    """``--workers`` given is at least 1: left out, it means one per ``--devices`` entry, else 1, and
-    an explicit 0 read as that would hide a typo or a script's empty variable."""
-    if workers is not None and workers < 1:
-        raise UsageError(f"--workers {workers}: give at least 1 (leave it out for one per --devices entry, else 1)")
 
 
 def add_report_parsers(sub: Subcommands) -> None:
@@ -70,24 +57,13 @@ def add_report_parsers(sub: Subcommands) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from bench.api.reading import report
 
-    from bench.report.writer import write_report
-
-    tasks = _names(args.task)
-    if not tasks:
-        raise UsageError("--task needs at least one task name")
-    if args.experiment and len(tasks) > 1:
-        raise UsageError("--experiment names one experiment: give one --task with it")
-    out = Path(args.out or f"results/report-{'-'.join(tasks)}")
-    command = " ".join(["bench report", f"--task {','.join(tasks)}"]
-                       + [f"--{flag.replace('_', '-')} {getattr(args, flag)}" for flag in
-                          ("arch", "out", "experiment", "tracking_uri", "storage") if getattr(args, flag)])
-    path, warnings = write_report(tasks, out, _names(args.arch) or None, args.tracking_uri, args.storage, args.experiment,
-                                  command)
-    for warning in warnings:
+    written = report(args.task, args.arch, args.out, args.tracking_uri, args.storage, args.experiment)
+    for warning in written.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"wrote {path} and {path.with_suffix('.html')} (tables: {out / 'tables'}, figures: {out / 'figures'})")
+    out = written.path.parent
+    print(f"wrote {written.path} and {written.path.with_suffix('.html')} (tables: {out / 'tables'}, figures: {out / 'figures'})")
     return 0
 
 

@@ -9,13 +9,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bench.cli.report import add_tracking_uri, check_workers
-from bench.core.errors import UsageError
+from bench.cli.report import add_tracking_uri
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from bench.api.reading import Report
     from bench.cli.report import Subcommands
-    from bench.core.study import Study
-    from bench.study.scales import Bend
 
 EPILOG = """examples:
   bench study list
@@ -76,77 +76,37 @@ def add_study_parser(sub: Subcommands) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from bench.core.registry import STUDIES
+    from bench.api.reading import StudyRequest, study_request
 
-    if args.action == "list":
-        from bench.study.catalog import listing
-
-        print(listing())
-        return 0
-    if not args.name:
-        raise UsageError(f"bench study {args.action} needs a study name (see `bench study list`)")
-    study = STUDIES.get(args.name)
-    if args.action == "show":
-        from bench.study.catalog import describe
-
-        print(describe(study))
-        return 0
-    if args.action == "report":
-        return _report(study, args)
-    return _run(study, args)
-
-
-def _bend(args: argparse.Namespace) -> Bend:
-    from bench.study.scales import Bend
-
-    experiments = tuple(e.strip() for e in (args.experiments or "").split(",") if e.strip())
-    return Bend(args.trials, args.max_steps, args.seeds, args.max_seeds, experiments, args.sampler, args.tuning_seed)
-
-
-def _run(study: type[Study], args: argparse.Namespace) -> int:
-    from bench.study import plan as plans
-    from bench.study.rounds import run_rounds
-    from bench.study.scales import bent
-    from bench.sweep.orchestrator import SweepOptions, parse_devices, worker_count
-
-    study, scale = bent(study, args.scale or "laptop", _bend(args))  # a bad scale or budget is one line first
-    check_workers(args.workers)
-    if args.workers_per_device < 0:
-        raise UsageError("--workers-per-device must be at least 0")
-    devices = parse_devices(args.devices)
-    planned = plans.plan(study, scale, plans.parse_data(args.data, study), plans.data_folder(args.data_dir))
-    for line in planned.skipped if planned.plans else []:  # with nothing to run, the error says it all
-        print(f"bench: skipping {line}", file=sys.stderr)
-    options = SweepOptions(workers=worker_count(args.workers or 0, args.workers_per_device, devices), devices=devices,
-                           storage=args.storage, tracking_uri=args.tracking_uri, progress=not args.no_progress)
-    table, verdicts = run_rounds(planned, options)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print()
-    for verdict in verdicts:
-        print(f"{verdict.verdict_text()}: {verdict.statement}")
-    print(f"\nnext: bench study report {study.name} --scale {scale}")
+    request = StudyRequest(
+        scale=args.scale, data=args.data, data_dir=args.data_dir, trials=args.trials, max_steps=args.max_steps,
+        seeds=args.seeds, max_seeds=args.max_seeds, sampler=args.sampler, tuning_seed=args.tuning_seed,
+        experiments=args.experiments, replace=args.replace, workers=args.workers, devices=args.devices,
+        workers_per_device=args.workers_per_device, storage=args.storage, out=args.out, tracking_uri=args.tracking_uri,
+        progress=not args.no_progress)
+    result = study_request(args.name, args.action, request)
+    if result.text:
+        print(result.text)
+    elif result.report is None:
+        assert result.table is not None and result.verdicts is not None
+        print(result.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print()
+        for verdict in result.verdicts.itertuples():
+            print(f"{verdict.verdict}: {verdict.claim}")
+        print(f"\nnext: bench study report {result.name} --scale {result.scale}")
+    else:
+        assert result.verdicts is not None
+        _print_report(result.report, result.verdicts)
     return 0
 
 
-def _report(study: type[Study], args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from bench.study.report import write_study_report
-
-    bends = ("trials", "max_steps", "seeds", "max_seeds", "sampler", "tuning_seed", "experiments")
-    if any(getattr(args, k) is not None for k in bends):
-        raise UsageError("a report judges the runs as they were run: give --scale LABEL (e.g. laptop~trials=3, as "
-                         "`bench study run` printed), not " + "/".join(f"--{k.replace('_', '-')}" for k in bends))
-    command = " ".join(["bench study report", study.name] + [f"--{flag.replace('_', '-')} {getattr(args, flag)}" for flag in
-                                                             ("scale", "out", "tracking_uri", "storage") if getattr(args, flag)])
-    path, verdicts, warnings = write_study_report(study, args.scale, Path(args.out) if args.out else None,
-                                                  args.tracking_uri, args.storage, command, args.replace)
-    for warning in warnings:
+def _print_report(report: Report, verdicts: pd.DataFrame) -> None:
+    for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for verdict in verdicts:
-        needed = f" ({verdict.needed_text()})" if verdict.outcome == "undecided" else ""
-        print(f"{verdict.verdict_text()}: {verdict.statement}{needed}")
+    for _, verdict in verdicts.iterrows():
+        needed = f" ({verdict['to decide']})" if verdict["outcome"] == "undecided" else ""
+        print(f"{verdict['verdict']}: {verdict['claim']}{needed}")
+    path = report.path
     folder = path.parent.resolve()
     index = folder.parent.parent / "STUDIES.md"
     print(f"wrote {path} and {path.with_suffix('.html')}" + (f"; index: {index}" if index.exists() and folder.parent.name == "studies" else ""))
-    return 0

@@ -197,11 +197,21 @@ def provenance(doc: Document, reports: Sequence[TaskReport], command: str, track
     return runs
 
 
+class Written(NamedTuple):
+    """A written report: ``report.md``'s path, the warnings that open it (for the caller to show), and
+    what it holds as objects, so that a caller (:mod:`bench.api`) need not parse the files back: the
+    tables by name (an empty one has no CSV) and the figures' PNG file names (each has an SVG beside
+    it in ``figures/``) with their captions."""
+
+    path: Path
+    warnings: list[str]
+    tables: dict[str, pd.DataFrame]
+    figures: dict[str, str]
+
+
 def write_report(tasks: Sequence[str], out: Path, archs: Sequence[str] | None = None, tracking_uri: str | None = None,
-                 storage: str | None = None, experiment: str | None = None,
-                 command: str = "bench report") -> tuple[Path, list[str]]:
-    """Build the whole report for ``tasks`` into ``out``; returns the path of ``report.md`` and the
-    warnings written into it (e.g. unequal parameter budgets), for the caller to show."""
+                 storage: str | None = None, experiment: str | None = None, command: str = "bench report") -> Written:
+    """Build the whole report for ``tasks`` into ``out`` (see :class:`Written`)."""
 
     collected = [collect(t, archs, tracking_uri, storage, experiment) for t in tasks]
     return write_collected(collected, Path(out), f"rnnbench report: {', '.join(tasks)}", command, tracking_uri, storage)
@@ -209,9 +219,9 @@ def write_report(tasks: Sequence[str], out: Path, archs: Sequence[str] | None = 
 
 def write_collected(collected: Sequence[tuple[TaskReport, MlflowClient]], out: Path, title: str, command: str,
                     tracking_uri: str | None = None, storage: str | None = None, lead: Document | None = None,
-                    lead_tables: dict[str, pd.DataFrame] | None = None) -> tuple[Path, list[str]]:
+                    lead_tables: dict[str, pd.DataFrame] | None = None) -> Written:
     """Write the report of already collected tasks into ``out``, ``lead``'s blocks (a study's
-    claims and published numbers) first; returns the path of ``report.md`` and its warnings."""
+    claims and published numbers) first (see :class:`Written`)."""
     reports = [r for r, _ in collected]
     sections = {1: "1. Main results", 2: "2. Pairwise comparison", 3: "3. Learning curves",
                 4: "4. Length generalisation", 5: "5. Hyperparameter importance", 6: "6. Inside the models",
@@ -242,7 +252,8 @@ def write_collected(collected: Sequence[tuple[TaskReport, MlflowClient]], out: P
     for _number, section in doc.items():
         final.heading(section.title, 2)
         final.blocks += section.blocks
-    return _write(final, tables, Path(out)), warnings
+    figures_shown = {b.content: b.caption for b in final.blocks if b.kind == "figure"}
+    return Written(_write(final, tables, Path(out)), warnings, tables, figures_shown)
 
 
 def _write(doc: Document, tables: dict[str, pd.DataFrame], out: Path) -> Path:

@@ -31,7 +31,7 @@ from bench.report.render import Document
 from bench.report.sequential import Design
 from bench.report.tables import TaskReport, interval_text
 from bench.report.verdicts import ClaimVerdict
-from bench.report.writer import write_collected
+from bench.report.writer import Written, write_collected
 from bench.study.judging import Evidence, Tally, arm_values, design_of, judge_all
 from bench.study.peers import budget_curves, budget_flags, peers_table
 from bench.study.plan import arm_names, mlflow_experiment, optuna_study_name
@@ -212,10 +212,10 @@ def check_out(out: Path, study: type[Study], scale: str, replace: bool) -> None:
 
 def write_study_report(study: type[Study], asked: str | None, out: Path | None, tracking_uri: str | None = None,
                        storage: str | None = None, command: str = "", replace: bool = False,
-                       ) -> tuple[Path, list[ClaimVerdict], list[str]]:
+                       ) -> tuple[Written, list[ClaimVerdict]]:
     """Write the study's report at scale ``asked`` (None: the largest scale with finished runs) into
     ``out`` (None: :func:`default_out`; for ``results/studies/NAME``, ``results/STUDIES.md`` is rebuilt);
-    returns the path of ``report.md``, the claims' verdicts and the warnings."""
+    returns the written report (its path, warnings, tables and figures) and the claims' verdicts."""
     opened = open_storage(storage)  # once: every scale's studies are read from it
     available = scales_with_runs(study, opened)
     if asked is None and not available:
@@ -295,9 +295,9 @@ def write_study_report(study: type[Study], asked: str | None, out: Path | None, 
         lead.text("The paper reports no number for what ran at this scale.")
     else:
         lead.table(paper)
-    path, warnings = write_collected(judged.collected, out, f"Study {study.name} ({scale} scale)", command or
-                                     f"bench study report {study.name} --scale {scale}", tracking_uri, storage,
-                                     lead=lead, lead_tables={"claims": claims, "ours-vs-paper": paper, "peers-rules": peers})
+    written = write_collected(judged.collected, out, f"Study {study.name} ({scale} scale)", command or
+                              f"bench study report {study.name} --scale {scale}", tracking_uri, storage,
+                              lead=lead, lead_tables={"claims": claims, "ours-vs-paper": paper, "peers-rules": peers})
     summary = {"study": study.name, "paper": study.paper, "scale": scale, "differs": chosen.differs,
                "trials": chosen.trials, "seeds": chosen.seeds, "looks": list(design.looks()) if chosen.seeds else [], **spent,
                "machines": machines, "experiments": sorted(reports), "not_run": judged.missing,
@@ -309,7 +309,7 @@ def write_study_report(study: type[Study], asked: str | None, out: Path | None, 
     (out / "study.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     if out.resolve().parent.name == "studies" and out.resolve().parent.parent.name == "results":
         write_index(out.resolve().parent)
-    return path, verdicts, warnings
+    return written, verdicts
 
 
 def _decided(claim: dict[str, Any]) -> bool:
